@@ -1,0 +1,26 @@
+package config
+
+import "regexp"
+
+// Allowlists for every config value that reaches a shell script, a file name,
+// a container path or an object key. Values are rejected, never escaped.
+var (
+	// kernelrelease: starts with a digit; letters, digits and . _ + ~ -
+	releaseChars = regexp.MustCompile(`^[0-9][A-Za-z0-9._+~-]{0,127}$`)
+	// kernelversion: starts with a letter or digit; letters, digits and . _ + ~ -
+	versionChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$`)
+	// target: lowercase words joined by single dashes or dots (ubuntu-hwe-5.4).
+	targetChars = regexp.MustCompile(`^[a-z0-9]+([.-][a-z0-9]+)*$`)
+	// builderimage: a docker reference, optional tag and digest.
+	imageChars = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	// gccversion: 12, 12.2 or 12.2.0
+	gccChars = regexp.MustCompile(`^[0-9]{1,2}(\.[0-9]{1,2}){0,2}$`)
+	// kernelurls: http(s), no userinfo, query, fragment, quotes, spaces or shell syntax.
+	urlChars = regexp.MustCompile(`^https?://[A-Za-z0-9._~:/%+-]+$`)
+	// longDigits guards driverkit's release parser, which exits on integer overflow.
+	longDigits = regexp.MustCompile(`[0-9]{10,}`)
+	// driver versions: semver with build metadata (10.0.0+driver).
+	driverVersionChars = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$`)
+)
+
+const maxURLLen = 2048

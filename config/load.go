@@ -1,0 +1,200 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// DriverVersionsFile is the name of the driver versions file in the config dir.
+const DriverVersionsFile = "driverversions.yaml"
+
+// Load reads and validates every kernel config below dir/<arch>/. It returns
+// the valid kernels sorted by path, and every problem found in any file. The
+// error is for I/O failures only (an unreadable folder), not for bad configs.
+func Load(ctx context.Context, dir string) ([]*Kernel, Problems, error) {
+	paths, probs, err := listConfigs(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(paths)
+	kernels := make([]*Kernel, len(paths))
+	fileProbs := make([]Problems, len(paths))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(4 * runtime.GOMAXPROCS(0)) // file reads block in system calls
+	for i, p := range paths {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			kernels[i], fileProbs[i] = loadFile(p)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, fmt.Errorf("load configs in %s: %w", dir, err)
+	}
+	for _, fp := range fileProbs {
+		probs = append(probs, fp...)
+	}
+	valid, dupProbs := dropInvalid(kernels, fileProbs)
+	probs = append(probs, dupProbs...)
+	probs.Sort()
+	return valid, probs, nil
+}
+
+// listConfigs finds dir/<arch>/*.yaml and reports misplaced files.
+func listConfigs(dir string) ([]string, Problems, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config dir: %w", err)
+	}
+	var paths []string
+	var probs Problems
+	for _, e := range entries {
+		full := filepath.Join(dir, e.Name())
+		if !e.IsDir() {
+			if isYAML(e.Name()) && e.Name() != DriverVersionsFile {
+				probs = append(probs, Problem{Path: full, Msg: "kernel configs belong in an architecture folder (x86_64/ or aarch64/)"})
+			}
+			continue
+		}
+		if _, err := ArchFromMachine(e.Name()); err != nil {
+			probs = append(probs, Problem{Path: full, Msg: err.Error()})
+			continue
+		}
+		found, more, err := listArchDir(full)
+		if err != nil {
+			return nil, nil, err
+		}
+		paths = append(paths, found...)
+		probs = append(probs, more...)
+	}
+	return paths, probs, nil
+}
+
+func listArchDir(dir string) ([]string, Problems, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config dir: %w", err)
+	}
+	var paths []string
+	var probs Problems
+	for _, e := range entries {
+		full := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			probs = append(probs, Problem{Path: full, Msg: "symbolic links are not allowed in the config dir"})
+		case e.IsDir():
+			probs = append(probs, Problem{Path: full, Msg: "unexpected folder: configs live directly in the architecture folder"})
+		case strings.HasSuffix(e.Name(), ".yaml"):
+			paths = append(paths, full)
+		case isYAML(e.Name()):
+			probs = append(probs, Problem{Path: full, Msg: "kernel config files end in .yaml"})
+		}
+	}
+	return paths, probs, nil
+}
+
+func isYAML(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// loadFile reads, decodes and validates one config and checks that its
+// folder and file name agree with its content.
+func loadFile(path string) (*Kernel, Problems) {
+	data, err := readLimited(path)
+	if err != nil {
+		return nil, Problems{{Path: path, Msg: err.Error()}}
+	}
+	k, probs := Decode(path, data)
+	if k == nil {
+		return nil, probs
+	}
+	probs = append(probs, k.Validate()...)
+	probs = append(probs, k.checkLocation(nameFieldsOK(probs))...)
+	return k, probs
+}
+
+// readLimited reads a config file of at most MaxFileSize bytes with as few
+// system calls as it can (open, read, close): at 20,000 files they dominate.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	buf := make([]byte, 0, 4096)
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case len(buf) > MaxFileSize:
+			return nil, fmt.Errorf("file is larger than the %d bytes allowed", MaxFileSize)
+		case errors.Is(err, io.EOF) || (err == nil && len(buf) < cap(buf)):
+			return buf, nil // a short read of a regular file is its end
+		case err != nil:
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		buf = append(buf, 0)[:len(buf)]
+	}
+}
+
+// nameFieldsOK tells whether the fields that make the file name are valid.
+func nameFieldsOK(probs Problems) bool {
+	for _, p := range probs {
+		if p.Field == "target" || p.Field == "kernelrelease" || p.Field == "kernelversion" {
+			return false
+		}
+	}
+	return true
+}
+
+// checkLocation compares the file's folder and, when the name fields are
+// valid, the file name with its content.
+func (k *Kernel) checkLocation(checkName bool) Problems {
+	var ps Problems
+	folder := filepath.Base(filepath.Dir(k.Path))
+	if m := k.Architecture.Machine(); m != "" && m != folder {
+		ps = append(ps, k.problem("architecture", fmt.Sprintf("%s does not match the folder %s/ (amd64 lives in x86_64/, arm64 in aarch64/)", k.Architecture, folder)))
+	}
+	want := k.ID() + ".yaml"
+	if got := filepath.Base(k.Path); checkName && got != want {
+		ps = append(ps, Problem{Path: k.Path, Msg: fmt.Sprintf("file name does not match its content: want %s (<target>_<kernelrelease>_<kernelversion>.yaml)", want)})
+	}
+	return ps
+}
+
+// dropInvalid reports kernels defined twice (same arch, target, release and
+// version; the later path is reported) and keeps the kernels whose files had
+// no problem at all. kernels are in path order.
+func dropInvalid(kernels []*Kernel, probs []Problems) ([]*Kernel, Problems) {
+	var valid []*Kernel
+	var dups Problems
+	first := map[string]string{}
+	for i, k := range kernels {
+		if k == nil {
+			continue
+		}
+		id := string(k.Architecture) + "/" + k.ID()
+		prev, dup := first[id]
+		if dup {
+			dups = append(dups, Problem{Path: k.Path, Msg: "the same kernel is already defined in " + prev})
+		} else {
+			first[id] = k.Path
+		}
+		if !dup && len(probs[i]) == 0 {
+			valid = append(valid, k)
+		}
+	}
+	return valid, dups
+}

@@ -1,0 +1,141 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/blang/semver/v4"
+	"github.com/falcosecurity/driverkit/pkg/driverbuilder/builder"
+	"github.com/falcosecurity/driverkit/pkg/kernelrelease"
+)
+
+// moduleMin is the oldest kernel a kernel module can be built for, per arch.
+var moduleMin = map[Arch]semver.Version{
+	AMD64: {Major: 3, Minor: 10},
+	ARM64: {Major: 3, Minor: 16},
+}
+
+// targetsNeedingConfig cannot be built without the kernel's .config.
+var targetsNeedingConfig = map[string]bool{"vanilla": true, "minikube": true, "flatcar": true}
+
+// Validate checks every value of a decoded kernel and returns all problems.
+func (k *Kernel) Validate() Problems {
+	var ps Problems
+	add := func(field, msg string) { ps = append(ps, k.problem(field, msg)) }
+	if k.has("architecture") && k.Architecture.Machine() == "" {
+		add("architecture", fmt.Sprintf("%q is not a supported architecture (want amd64 or arm64)", k.Architecture))
+	}
+	k.validateTarget(add)
+	k.validateRelease(add)
+	if k.has("kernelversion") && !versionChars.MatchString(k.KernelVersion) {
+		add("kernelversion", fmt.Sprintf("%q has characters outside [A-Za-z0-9._+~-] or is longer than 64", k.KernelVersion))
+	}
+	k.validateURLs(add)
+	k.validateConfigData(add)
+	if k.BuilderImage != "" && !imageChars.MatchString(k.BuilderImage) {
+		add("builderimage", fmt.Sprintf("%q is not a valid image reference (lowercase name, optional :tag and @sha256:digest)", k.BuilderImage))
+	}
+	if k.GCCVersion != "" && !gccChars.MatchString(k.GCCVersion) {
+		add("gccversion", fmt.Sprintf("%q is not a gcc version like 12 or 12.2.0", k.GCCVersion))
+	}
+	return ps
+}
+
+func (k *Kernel) validateTarget(add func(field, msg string)) {
+	if !k.has("target") {
+		return
+	}
+	switch {
+	case !targetChars.MatchString(k.Target) || len(k.Target) > 64:
+		add("target", fmt.Sprintf("%q must be lowercase letters and digits joined by single dashes or dots", k.Target))
+	case !KnownTarget(k.Target):
+		add("target", fmt.Sprintf("%q is not a driverkit target (known: %s; ubuntu takes a flavour: ubuntu-generic, ubuntu-aws, ...)", k.Target, strings.Join(Targets(), ", ")))
+	}
+}
+
+func (k *Kernel) validateRelease(add func(field, msg string)) {
+	if !k.has("kernelrelease") {
+		return
+	}
+	if !releaseChars.MatchString(k.KernelRelease) {
+		add("kernelrelease", fmt.Sprintf("%q must start with a digit and use only [A-Za-z0-9._+~-] (at most 128)", k.KernelRelease))
+		return
+	}
+	if longDigits.MatchString(k.KernelRelease) {
+		add("kernelrelease", fmt.Sprintf("%q has a number of 10 or more digits", k.KernelRelease))
+		return
+	}
+	kr := kernelrelease.FromString(k.KernelRelease)
+	if kr.Fullversion == "" {
+		add("kernelrelease", fmt.Sprintf("%q does not parse as a kernel release (like 6.1.0-47-amd64)", k.KernelRelease))
+		return
+	}
+	if min, ok := moduleMin[k.Architecture]; ok && kr.LT(min) {
+		add("kernelrelease", fmt.Sprintf("kernel %s is older than %d.%d, the oldest supported on %s", kr.Fullversion, min.Major, min.Minor, k.Architecture))
+	}
+}
+
+func (k *Kernel) validateURLs(add func(field, msg string)) {
+	if !k.has("kernelurls") {
+		return
+	}
+	if min := MinimumURLs(k.Target); len(k.KernelURLs) < min {
+		add("kernelurls", fmt.Sprintf("target %s needs at least %d header URLs, got %d", k.Target, min, len(k.KernelURLs)))
+	}
+	seen := map[string]bool{}
+	for i, u := range k.KernelURLs {
+		if msg := checkURL(u); msg != "" {
+			add(urlField(i), msg)
+		} else if seen[u] {
+			add(urlField(i), fmt.Sprintf("%q is listed twice", u))
+		}
+		seen[u] = true
+	}
+}
+
+func checkURL(u string) string {
+	if len(u) > maxURLLen || !urlChars.MatchString(u) {
+		return fmt.Sprintf("%q must be an absolute http(s) URL of at most %d characters from [A-Za-z0-9._~:/%%+-] (no spaces, quotes, query or credentials)", u, maxURLLen)
+	}
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Host == "" || parsed.Hostname() == "" {
+		return fmt.Sprintf("%q has no host", u)
+	}
+	return ""
+}
+
+func (k *Kernel) validateConfigData(add func(field, msg string)) {
+	if k.KernelConfigData == "" {
+		if targetsNeedingConfig[k.Target] {
+			add("kernelconfigdata", fmt.Sprintf("target %s requires kernelconfigdata (the base64 of the kernel's .config)", k.Target))
+		}
+		return
+	}
+	if _, err := base64.StdEncoding.DecodeString(k.KernelConfigData); err != nil {
+		add("kernelconfigdata", "is not valid base64: "+err.Error())
+	}
+}
+
+// KnownTarget tells whether driverkit v0.22.1 can build for target. Ubuntu
+// targets name their flavour (ubuntu-generic); "local" is not a grid target.
+func KnownTarget(target string) bool {
+	if target == "local" || target == "ubuntu" || (strings.HasPrefix(target, "ubuntu") && !strings.HasPrefix(target, "ubuntu-")) {
+		return false
+	}
+	_, err := builder.Factory(builder.Type(target))
+	return err == nil
+}
+
+// MinimumURLs is the number of header URLs driverkit needs for target.
+func MinimumURLs(target string) int {
+	b, err := builder.Factory(builder.Type(target))
+	if err != nil {
+		return 1
+	}
+	if m, ok := b.(builder.MinimumURLsBuilder); ok && m.MinimumURLs() > 1 {
+		return m.MinimumURLs()
+	}
+	return 1
+}
