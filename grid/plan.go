@@ -1,0 +1,101 @@
+package grid
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/falcosecurity/dbg/config"
+)
+
+// Entry is one planned build: one kernel, one driver version, one kind.
+type Entry struct {
+	DriverVersion string      `json:"driver_version"`
+	Arch          string      `json:"arch"`
+	Target        string      `json:"target"`
+	KernelRelease string      `json:"kernelrelease"`
+	KernelVersion string      `json:"kernelversion"`
+	Kind          config.Kind `json:"kind"`
+	File          string      `json:"file"`
+	Key           string      `json:"key"`
+	Config        string      `json:"config"`
+
+	Kernel *config.Kernel `json:"-"`
+}
+
+// ErrNoDriverVersion is returned when the driver-version filter matches no
+// listed driver version.
+var ErrNoDriverVersion = errors.New("no driver version selected")
+
+// Options select what to plan.
+type Options struct {
+	Filter Filter
+	Shard  Shard
+}
+
+// Plan crosses kernels with the selected driver versions and their kinds.
+// Without a driver-version filter the versions are the window (the newest
+// N); with one, every listed version that matches. Kernels too old for the
+// probe get no probe entry. Entries follow kernel order (kernels sorted by
+// config path), then driver version (newest first), then kind.
+func Plan(kernels []*config.Kernel, dv *config.DriverVersions, opts Options) ([]Entry, error) {
+	versions := selectVersions(dv, opts.Filter.DriverVersion)
+	if len(versions) == 0 {
+		return nil, fmt.Errorf("plan: %w: --driver-version %q matches none of %d listed", ErrNoDriverVersion, opts.Filter.DriverVersion, len(dv.Versions))
+	}
+	var plan []Entry
+	n := 0
+	for _, k := range kernels {
+		if !opts.Filter.matchKernel(k) {
+			continue
+		}
+		if opts.Shard.Has(n) {
+			plan = append(plan, kernelEntries(k, versions)...)
+		}
+		n++
+	}
+	return plan, nil
+}
+
+func selectVersions(dv *config.DriverVersions, p Pattern) []config.DriverVersion {
+	if len(p) == 0 {
+		return dv.Newest()
+	}
+	var out []config.DriverVersion
+	for _, v := range dv.Sorted() {
+		if p.Match(v.Version) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (f Filter) matchKernel(k *config.Kernel) bool {
+	return f.Arch.MatchAny(string(k.Architecture), k.Architecture.Machine()) &&
+		f.Target.Match(k.Target) &&
+		f.KernelRelease.Match(k.KernelRelease)
+}
+
+func kernelEntries(k *config.Kernel, versions []config.DriverVersion) []Entry {
+	var out []Entry
+	for _, v := range versions {
+		for _, kind := range config.Kinds {
+			if !v.Has(kind) || (kind == config.Probe && !k.SupportsProbe()) {
+				continue
+			}
+			file := config.FileName(k, kind)
+			out = append(out, Entry{
+				DriverVersion: v.Version,
+				Arch:          k.Architecture.Machine(),
+				Target:        k.Target,
+				KernelRelease: k.KernelRelease,
+				KernelVersion: k.KernelVersion,
+				Kind:          kind,
+				File:          file,
+				Key:           config.ObjectKey(v.Version, k.Architecture, file),
+				Config:        k.Path,
+				Kernel:        k,
+			})
+		}
+	}
+	return out
+}
