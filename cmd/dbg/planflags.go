@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
+)
+
+// planFlags are the selection flags shared by every command that plans.
+type planFlags struct {
+	configDir                                  *string
+	driverVersion, arch, target, kernelRelease string
+	shard                                      string
+}
+
+func (f *planFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.driverVersion, "driver-version", "", "driver versions to build, a pattern over all listed versions (default: the window of newest versions)")
+	fl.StringVar(&f.arch, "arch", "", "architectures, a pattern (amd64 or x86_64, arm64 or aarch64)")
+	fl.StringVar(&f.target, "target", "", "targets, a pattern (ubuntu-*,debian)")
+	fl.StringVar(&f.kernelRelease, "kernelrelease", "", "kernel releases, a pattern (6.1.*)")
+	fl.StringVar(&f.shard, "shard", "", "build only part I of N of the plan (I/N, 1-based); a kernel's builds stay in one shard")
+}
+
+func (f *planFlags) options() (grid.Options, error) {
+	filter, err := grid.ParseFilter(f.driverVersion, f.arch, f.target, f.kernelRelease)
+	if err != nil {
+		return grid.Options{}, err
+	}
+	shard, err := grid.ParseShard(f.shard)
+	if err != nil {
+		return grid.Options{}, err
+	}
+	return grid.Options{Filter: filter, Shard: shard}, nil
+}
+
+// plan loads the configs and driver versions and plans. Invalid configs stop
+// it: they are listed on stderr and the error wraps config.ErrInvalid.
+func (f *planFlags) plan(ctx context.Context, stderr io.Writer) ([]grid.Entry, *config.DriverVersions, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	dv, err := config.LoadDriverVersions(filepath.Join(*f.configDir, config.DriverVersionsFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	kernels, probs, err := config.Load(ctx, *f.configDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(stderr, p)
+		}
+		return nil, nil, fmt.Errorf("plan: %w: %d problem(s) in %d file(s); run dbg validate", config.ErrInvalid, len(probs), probs.Files())
+	}
+	plan, err := grid.Plan(kernels, dv, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	slog.Debug("planned", "kernels", len(kernels), "builds", len(plan), "shard", opts.Shard)
+	return plan, dv, nil
+}

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "dbg",
+		Short:         "dbg builds Falco drivers (kernel modules and eBPF probes) for every configured kernel",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	var configDir string
+	root.PersistentFlags().StringVar(&configDir, "config-dir", "kernels", "folder of kernel configs (<arch>/<target>_<release>_<version>.yaml) and driverversions.yaml")
+	root.AddCommand(
+		newValidateCmd(&configDir),
+		newPlanCmd(&configDir),
+		newStatsCmd(&configDir),
+		newGenerateCmd(&configDir),
+	)
+	return root
+}
