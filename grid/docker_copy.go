@@ -1,0 +1,213 @@
+package grid
+
+import (
+	"archive/tar"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+)
+
+// ErrUnsafeOutput marks build output that was not (fully) extracted: links,
+// special files, names leaving the folder, too many bytes or entries.
+var ErrUnsafeOutput = errors.New("unsafe build output")
+
+const maxOutEntries = 10000
+
+// copyIn streams files into the container as one tar archive extracted at
+// "/"; missing parent folders are created by the daemon.
+func (d *Docker) copyIn(ctx context.Context, id string, files []File) error {
+	if len(files) == 0 {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	tarErr := make(chan error, 1)
+	go func() {
+		err := writeTar(pw, files)
+		pw.CloseWithError(err)
+		tarErr <- err
+	}()
+	err := d.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{})
+	stopped := errors.New("copy stopped")
+	pr.CloseWithError(stopped) // unblocks the writer if the daemon stopped reading
+	if terr := <-tarErr; terr != nil && !errors.Is(terr, stopped) {
+		return fmt.Errorf("copy files into container: %w", terr)
+	}
+	if err != nil {
+		return fmt.Errorf("copy files into container: %w", err)
+	}
+	return nil
+}
+
+func writeTar(w io.Writer, files []File) error {
+	tw := tar.NewWriter(w)
+	for _, f := range files {
+		if err := addFile(tw, f); err != nil {
+			return fmt.Errorf("file %s: %w", f.Path, err)
+		}
+	}
+	return tw.Close()
+}
+
+func addFile(tw *tar.Writer, f File) error {
+	if !path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || f.Path == "/" {
+		return errors.New("container path must be absolute and clean")
+	}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.Path[1:], Mode: cmp.Or(f.Mode, 0o644),
+		Size: int64(len(f.Data)), ModTime: time.Now()}
+	if f.HostPath == "" {
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := tw.Write(f.Data)
+		return err
+	}
+	src, err := os.Open(f.HostPath)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", f.HostPath)
+	}
+	hdr.Size = st.Size()
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err = io.CopyN(tw, src, hdr.Size)
+	return err
+}
+
+// copyOut extracts the contents of the container folder dir into hostDir.
+// A missing dir is not an error: the job built nothing.
+func (d *Docker) copyOut(ctx context.Context, id, dir, hostDir string) error {
+	if dir == "" || hostDir == "" {
+		return nil
+	}
+	rc, _, err := d.api.CopyFromContainer(ctx, id, dir)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s out of container: %w", dir, err)
+	}
+	defer rc.Close()
+	if err := extract(rc, hostDir, d.maxOut); err != nil {
+		return fmt.Errorf("copy %s out of container: %w", dir, err)
+	}
+	return nil
+}
+
+// extract unpacks the archive of one folder into dir, without the archive's
+// top folder. The archive comes from an untrusted container: only regular
+// files and folders are written, through os.Root so nothing lands outside
+// dir. Other entries are skipped and reported with ErrUnsafeOutput; going
+// over limit bytes or maxOutEntries entries stops the extraction.
+func extract(r io.Reader, dir string, limit int64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	var skipped []string // the first few
+	nSkipped := 0
+	tr := tar.NewReader(r)
+	for n := 0; ; n++ {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read archive: %w", err)
+		}
+		if limit -= hdr.Size; limit < 0 || n >= maxOutEntries {
+			return fmt.Errorf("%w: more than %d entries or the byte limit", ErrUnsafeOutput, maxOutEntries)
+		}
+		name, ok := outName(hdr.Name)
+		if !ok || (hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeDir) {
+			if nSkipped++; len(skipped) < 5 {
+				skipped = append(skipped, fmt.Sprintf("%q (type %q)", hdr.Name, hdr.Typeflag))
+			}
+			continue
+		}
+		if err := writeEntry(root, name, hdr, tr); err != nil {
+			return fmt.Errorf("extract %s: %w", hdr.Name, err)
+		}
+	}
+	if nSkipped > 0 {
+		return fmt.Errorf("%w: %d entries skipped: %s", ErrUnsafeOutput, nSkipped, strings.Join(skipped, ", "))
+	}
+	return nil
+}
+
+// outName drops the first component (the folder's own name) of an archive
+// name; ok is false for absolute names and names with "..".
+func outName(name string) (string, bool) {
+	if path.IsAbs(name) || slices.Contains(strings.Split(name, "/"), "..") {
+		return "", false
+	}
+	_, rest, _ := strings.Cut(path.Clean(name), "/")
+	return rest, true
+}
+
+func writeEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) error {
+	if name == "" {
+		return nil // the top folder itself
+	}
+	if hdr.Typeflag == tar.TypeDir {
+		return root.MkdirAll(name, 0o755)
+	}
+	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
+		return err
+	}
+	perm := fs.FileMode(hdr.Mode)&0o111 | 0o644
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	return errors.Join(err, f.Close())
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max     int
+	buf     []byte
+	dropped int
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > b.max { // trim rarely: at twice max
+		b.dropped += over
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// Bytes returns the tail, after a note when bytes were dropped.
+func (b *tailBuffer) Bytes() []byte {
+	over := max(len(b.buf)-b.max, 0)
+	if b.dropped+over == 0 {
+		return b.buf
+	}
+	note := fmt.Appendf(nil, "[dbg: first %d bytes of the log dropped]\n", b.dropped+over)
+	return append(note, b.buf[over:]...)
+}
