@@ -1,0 +1,149 @@
+package grid
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"text/template"
+
+	"github.com/falcosecurity/driverkit/pkg/driverbuilder/builder"
+	"github.com/falcosecurity/driverkit/pkg/kernelrelease"
+
+	"github.com/falcosecurity/dbg/config"
+)
+
+// Container paths of a build job's inputs and outputs.
+const (
+	srcDir       = "/dbg/src"                 // driver source tarballs: <driver version>.tar.gz
+	headersDir   = "/dbg/headers"             // header packages: <index>/<basename>
+	kernelConfig = "/driverkit/kernel.config" // where driverkit's templates read the .config
+)
+
+// offlineUnsupported are targets whose driverkit recipe needs the network
+// while rendering (flatcar fetches release metadata) or inside the container
+// (redhat and sles install headers with the package manager).
+var offlineUnsupported = map[string]string{
+	"flatcar": "flatcar's recipe fetches release metadata over the network while rendering",
+	"redhat":  "redhat's recipe installs headers with the package manager inside the container",
+	"sles":    "sles's recipe installs headers with the package manager inside the container",
+}
+
+// versionScripts are the scripts that build one driver version.
+type versionScripts struct {
+	DriverVersion string
+	Libs, Build   string
+	Module, Probe bool
+}
+
+// headerPath is where the i-th header URL is copied in the container.
+func headerPath(i int, url string) string {
+	return fmt.Sprintf("%s/%d/%s", headersDir, i, path.Base(url))
+}
+
+// renderHeaders renders driverkit's header script for k offline: its URLs
+// are file:// paths of inputs the grid already fetched and copies in.
+func renderHeaders(k *config.Kernel) (string, error) {
+	if why, ok := offlineUnsupported[k.Target]; ok {
+		return "", fmt.Errorf("target %s cannot be built offline: %s", k.Target, why)
+	}
+	b, err := builder.Factory(builder.Type(k.Target))
+	if err != nil {
+		return "", fmt.Errorf("render headers script: %w", err)
+	}
+	urls := make([]string, len(k.KernelURLs))
+	for i, u := range k.KernelURLs {
+		urls[i] = "file://" + headerPath(i, u)
+	}
+	kr := kernelRelease(k)
+	data := b.KernelTemplateData(kr, urls)
+	if k.Target == "debian" {
+		data = debianTemplateData(kr, urls)
+	}
+	if err, ok := data.(error); ok {
+		return "", fmt.Errorf("render headers script: %w", err)
+	}
+	return execTemplate(b.Name()+"-headers", b.TemplateKernelUrlsScript(), data)
+}
+
+func kernelRelease(k *config.Kernel) kernelrelease.KernelRelease {
+	kr := kernelrelease.FromString(k.KernelRelease)
+	kr.Architecture = kernelrelease.Architecture(k.Architecture)
+	kr.KernelVersion = k.KernelVersion
+	return kr
+}
+
+// debianFlavour is falcoctl's flavour regex for Debian releases.
+var debianFlavour = regexp.MustCompile(`-(rt-|cloud-|)(amd64|arm64)$`)
+
+// debianTemplateData fixes a driverkit trap: its pattern linux-headers-*<arch>
+// matches every flavour, and Debian configs list the headers of all
+// flavours, so the first folder found may be another flavour's. The pattern
+// here names the config's flavour; the plain flavour is "a digit, then -arch".
+func debianTemplateData(kr kernelrelease.KernelRelease, urls []string) any {
+	pattern := "linux-headers-*[0-9]-" + kr.Architecture.String()
+	if m := debianFlavour.FindStringSubmatch(kr.FullExtraversion); m != nil && m[1] != "" {
+		pattern = "linux-headers-*-" + m[1] + m[2]
+	}
+	return struct {
+		KernelDownloadURLS   []string
+		KernelLocalVersion   string
+		KernelHeadersPattern string
+	}{urls, kr.FullExtraversion, pattern}
+}
+
+// renderVersion renders the libs download and build scripts of one driver
+// version, with the builder image and gcc forced so that driverkit never
+// lists registry tags.
+func renderVersion(k *config.Kernel, dv config.DriverVersion, kinds []config.Kind, image, gcc string) (versionScripts, error) {
+	// driverkit lists registry tags (and exits the process when it finds
+	// none) unless both an image and a gcc are forced; "auto" means none.
+	if image == "" || strings.HasPrefix(image, "auto") || gcc == "" {
+		return versionScripts{}, fmt.Errorf("render build script: a builder image and a gcc version are required (got %q, %q)", image, gcc)
+	}
+	b, err := builder.Factory(builder.Type(k.Target))
+	if err != nil {
+		return versionScripts{}, fmt.Errorf("render build script: %w", err)
+	}
+	vs := versionScripts{DriverVersion: dv.Version}
+	build := &builder.Build{
+		TargetType:       builder.Type(k.Target),
+		KernelConfigData: k.KernelConfigData,
+		KernelRelease:    k.KernelRelease,
+		KernelVersion:    k.KernelVersion,
+		DriverVersion:    dv.Version,
+		Architecture:     string(k.Architecture),
+		BuilderImage:     image,
+		GCCVersion:       gcc,
+		KernelUrls:       k.KernelURLs,
+	}
+	for _, kind := range kinds {
+		switch kind {
+		case config.Module:
+			vs.Module, build.ModuleFilePath = true, "/out/module.ko"
+		case config.Probe:
+			vs.Probe, build.ProbeFilePath = true, "/out/probe.o"
+		}
+	}
+	cfg := builder.Config{DriverName: config.DriverName, DeviceName: config.DriverName, DownloadBaseURL: "file://" + srcDir, Build: build}
+	if vs.Libs, err = builder.LibsDownloadScript(cfg); err != nil {
+		return vs, fmt.Errorf("render libs script: %w", err)
+	}
+	if vs.Build, err = builder.Script(b, cfg, kernelRelease(k)); err != nil {
+		return vs, fmt.Errorf("render build script: %w", err)
+	}
+	return vs, nil
+}
+
+func execTemplate(name, text string, data any) (string, error) {
+	t, err := template.New(name).Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("parse template %s: %w", name, err)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return "", fmt.Errorf("render template %s: %w", name, err)
+	}
+	return buf.String(), nil
+}

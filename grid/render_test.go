@@ -1,0 +1,73 @@
+package grid
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/falcosecurity/dbg/config"
+)
+
+func debianKernel(release string) *config.Kernel {
+	return &config.Kernel{
+		KernelRelease: release, KernelVersion: "1", Target: "debian", Architecture: config.AMD64,
+		KernelURLs: []string{
+			"http://127.0.0.1:1/linux-headers-6.1.0-47-amd64_6.1.170-3_amd64.deb",
+			"http://127.0.0.1:1/linux-headers-6.1.0-47-cloud-amd64_6.1.170-3_amd64.deb",
+			"http://127.0.0.1:1/linux-headers-6.1.0-47-common_6.1.170-3_all.deb",
+			"http://127.0.0.1:1/linux-kbuild-6.1_6.1.170-3_amd64.deb",
+		},
+	}
+}
+
+// Debian configs list every flavour's headers; the script must pick the
+// config's flavour, never another one.
+func TestDebianHeadersPickTheConfigFlavour(t *testing.T) {
+	for release, pattern := range map[string]string{
+		"6.1.170-3-amd64":         `-name "linux-headers-*[0-9]-amd64"`,
+		"6.1.170-3-cloud-amd64":   `-name "linux-headers-*-cloud-amd64"`,
+		"6.1.170-3-rt-amd64":      `-name "linux-headers-*-rt-amd64"`,
+		"6.12.57-1~deb12u1-amd64": `-name "linux-headers-*[0-9]-amd64"`,
+	} {
+		script, err := renderHeaders(debianKernel(release))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(script, pattern) {
+			t.Errorf("%s: script lacks %s:\n%s", release, pattern, script)
+		}
+		if strings.Contains(script, "127.0.0.1") || !strings.Contains(script, "file:///dbg/headers/3/linux-kbuild-6.1_6.1.170-3_amd64.deb") {
+			t.Errorf("%s: script must read the copied-in files only:\n%s", release, script)
+		}
+	}
+}
+
+func TestRenderVersionKinds(t *testing.T) {
+	k := debianKernel("6.1.170-3-amd64")
+	dv := config.DriverVersion{Version: "9.1.0+driver"}
+	vs, err := renderVersion(k, dv, []config.Kind{config.Module, config.Probe}, "dbg-builder:bookworm", "12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"make CC=/usr/bin/gcc-12 driver", "make bpf", "-DDRIVER_VERSION=9.1.0+driver"} {
+		if !strings.Contains(vs.Build, want) {
+			t.Errorf("build script lacks %q:\n%s", want, vs.Build)
+		}
+	}
+	if !strings.Contains(vs.Libs, "file:///dbg/src/9.1.0+driver.tar.gz") {
+		t.Errorf("libs script must read the copied-in source:\n%s", vs.Libs)
+	}
+	vs, err = renderVersion(k, dv, []config.Kind{config.Module}, "dbg-builder:bookworm", "12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(vs.Build, "make bpf") || vs.Probe {
+		t.Errorf("module-only build must not build the probe:\n%s", vs.Build)
+	}
+}
+
+func TestOfflineUnsupportedTargets(t *testing.T) {
+	k := &config.Kernel{KernelRelease: "3033.2.0", KernelVersion: "1", Target: "flatcar", Architecture: config.AMD64, KernelURLs: []string{"https://h/x"}}
+	if _, err := renderHeaders(k); err == nil || !strings.Contains(err.Error(), "cannot be built offline") {
+		t.Errorf("flatcar rendered: %v", err)
+	}
+}
