@@ -3,7 +3,7 @@ package grid
 import (
 	"fmt"
 
-	. "github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/config"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,10 +14,10 @@ import (
 // writeConfigs writes n valid configs spread over both arches and targets.
 func writeConfigs(tb testing.TB, dir string, n int) {
 	tb.Helper()
-	var ks []*Kernel
+	var ks []*config.Kernel
 	for i := 0; i < n; i++ {
-		arch := Arches[i%2]
-		k := &Kernel{KernelVersion: strconv.Itoa(i%300 + 1), Architecture: arch}
+		arch := config.Arches[i%2]
+		k := &config.Kernel{KernelVersion: strconv.Itoa(i%300 + 1), Architecture: arch}
 		switch i % 3 {
 		case 0:
 			k.Target, k.KernelRelease = "ubuntu-generic", fmt.Sprintf("5.15.0-%d-generic", i)
@@ -33,7 +33,7 @@ func writeConfigs(tb testing.TB, dir string, n int) {
 		}
 		ks = append(ks, k)
 	}
-	if _, err := WriteConfigs(dir, ks); err != nil {
+	if _, err := config.WriteConfigs(dir, ks); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -44,14 +44,14 @@ func writeConfigs(tb testing.TB, dir string, n int) {
 func BenchmarkLoadPlan20k(b *testing.B) {
 	dir := b.TempDir()
 	writeConfigs(b, dir, 20000)
-	dv, err := LoadDriverVersions("../kernels/driverversions.yaml")
+	dv, err := config.LoadDriverVersions("../kernels/driverversions.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
 	resetPeakRSS()
 	b.ResetTimer()
 	for b.Loop() {
-		kernels, probs, err := Load(b.Context(), dir)
+		kernels, probs, err := config.Load(b.Context(), dir)
 		if err != nil || len(probs) > 0 || len(kernels) != 20000 {
 			b.Fatalf("load: %d kernels, %v, %v", len(kernels), err, probs)
 		}
@@ -83,7 +83,7 @@ func peakRSSMB() float64 {
 func TestGeneratedConfigsAreValid(t *testing.T) {
 	dir := t.TempDir()
 	writeConfigs(t, dir, 300)
-	kernels, probs, err := Load(t.Context(), dir)
+	kernels, probs, err := config.Load(t.Context(), dir)
 	if err != nil || len(probs) > 0 || len(kernels) != 300 {
 		t.Fatalf("%d kernels, %v, %v", len(kernels), err, probs)
 	}

@@ -1,0 +1,54 @@
+package grid
+
+import (
+	"errors"
+	"time"
+)
+
+// Report is the outcome of a build run: what manifest.json holds.
+type Report struct {
+	Started  time.Time     `json:"started"`
+	Finished time.Time     `json:"finished"`
+	Total    int           `json:"total"`
+	Built    int           `json:"built"`
+	Failed   int           `json:"failed"`
+	Skipped  int           `json:"skipped"`
+	Builds   []BuildResult `json:"builds"`
+	// Infra tells that some failure was the infrastructure's.
+	Infra bool `json:"infra_failure"`
+}
+
+// newReport orders the results like the plan and counts them.
+func newReport(plan []Entry, groups [][]BuildResult, start time.Time) *Report {
+	byKey := map[string]BuildResult{}
+	for _, g := range groups {
+		for _, r := range g {
+			byKey[r.Key] = r
+		}
+	}
+	r := &Report{Started: start.UTC(), Finished: time.Now().UTC(), Total: len(plan), Builds: make([]BuildResult, len(plan))}
+	for i, e := range plan {
+		res, ok := byKey[e.Key]
+		if !ok {
+			res = BuildResult{Entry: e, Status: Skipped, Reason: "not built"}
+		}
+		r.Builds[i] = res
+		r.count(res)
+	}
+	return r
+}
+
+func (r *Report) count(res BuildResult) {
+	switch res.Status {
+	case Built:
+		r.Built++
+	case Failed:
+		r.Failed++
+	default:
+		r.Skipped++
+	}
+	r.Infra = r.Infra || res.Infra
+}
+
+// ErrBuildsFailed is returned when some builds failed (exit code 1).
+var ErrBuildsFailed = errors.New("builds failed")
