@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 )
 
 // Exit codes, documented in README.md.
@@ -14,7 +15,7 @@ const (
 )
 
 // dataErrors are the errors that mean "your data failed", not "dbg could not run".
-var dataErrors = []error{config.ErrInvalid}
+var dataErrors = []error{config.ErrInvalid, grid.ErrBuildsFailed}
 
 func exitCode(err error) int {
 	if err == nil {

@@ -18,6 +18,7 @@ func newRootCmd() *cobra.Command {
 		newPlanCmd(&configDir),
 		newStatsCmd(&configDir),
 		newGenerateCmd(&configDir),
+		newBuildCmd(&configDir),
 	)
 	return root
 }

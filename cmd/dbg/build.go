@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
+)
+
+// buildFlags are the flags of commands that build.
+type buildFlags struct {
+	out, cacheDir, image, gcc string
+	jobs                      int
+	failFast                  bool
+	timeout                   time.Duration
+	memoryMiB, pids           int64
+	cpus                      float64
+}
+
+func (f *buildFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.out, "out", "out", "output folder, laid out like the bucket: <out>/driver/<driver version>/<arch>/<file>")
+	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "download cache shared by runs (header packages, driver sources)")
+	fl.StringVar(&f.image, "builder-image", grid.DefaultBuilderImage, "builder image when a config names none; {target} and {gcc} are replaced")
+	fl.StringVar(&f.gcc, "gcc-version", grid.DefaultGCC, "gcc version when a config names none (the builder image must have /usr/bin/gcc-<version>)")
+	fl.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "kernels built at once")
+	fl.BoolVar(&f.failFast, "fail-fast", false, "stop starting builds after the first failure")
+	fl.DurationVar(&f.timeout, "timeout", 20*time.Minute, "time limit of one build (one driver version of one kernel)")
+	fl.Int64Var(&f.memoryMiB, "memory", 4096, "memory limit of a build container, MiB")
+	fl.Int64Var(&f.pids, "pids", 4096, "process limit of a build container")
+	fl.Float64Var(&f.cpus, "cpus", 0, "CPU limit of a build container (0: none)")
+}
+
+func defaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(".cache", "dbg", "fetch")
+	}
+	return filepath.Join(dir, "dbg", "fetch")
+}
+
+func (f *buildFlags) options(progress io.Writer) grid.BuildOptions {
+	return grid.BuildOptions{
+		Out: f.out, Jobs: f.jobs, FailFast: f.failFast, Timeout: f.timeout,
+		BuilderImage: f.image, GCCVersion: f.gcc, Progress: progress,
+		Limits: grid.Limits{MemoryBytes: f.memoryMiB << 20, PIDs: f.pids, NanoCPUs: int64(f.cpus * 1e9)},
+	}
+}
+
+func newBuildCmd(configDir *string) *cobra.Command {
+	pf := planFlags{configDir: configDir}
+	var bf buildFlags
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build every planned driver in containers into --out, with SHA256SUMS and manifest.json",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			plan, dv, err := pf.plan(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			report, err := runBuild(cmd.Context(), plan, dv, bf.options(cmd.ErrOrStderr()), bf.cacheDir)
+			if report != nil {
+				printSummary(cmd.OutOrStdout(), cmd.ErrOrStderr(), report, bf.out)
+			}
+			return buildOutcome(cmd.Context(), report, err)
+		},
+	}
+	pf.bind(cmd)
+	bf.bind(cmd)
+	return cmd
+}
+
+// buildOutcome turns a run into the error that sets the exit code.
+func buildOutcome(ctx context.Context, r *grid.Report, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case ctx.Err() != nil:
+		return fmt.Errorf("build interrupted: %d built, %d failed, %d not built", r.Built, r.Failed, r.Skipped)
+	case r.Infra:
+		return fmt.Errorf("%w: some builds failed because of the infrastructure; see the reasons above", grid.ErrInfra)
+	case r.Failed > 0:
+		return fmt.Errorf("%w: %d of %d", grid.ErrBuildsFailed, r.Failed, r.Total)
+	}
+	return nil
+}
+
+// runBuild wires the fetch cache, the Docker backend and the builder.
+func runBuild(ctx context.Context, plan []grid.Entry, dv *config.DriverVersions, opts grid.BuildOptions, cacheDir string) (*grid.Report, error) {
+	if len(plan) == 0 {
+		slog.Warn("nothing to build: the plan is empty")
+	}
+	fetcher, err := grid.NewFetcher(cacheDir, grid.FetchOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", grid.ErrInfra, err)
+	}
+	docker, err := grid.NewDocker(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", grid.ErrInfra, err)
+	}
+	defer docker.Close()
+	if n, err := docker.RemoveLeftovers(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %v", grid.ErrInfra, err)
+	} else if n > 0 {
+		slog.Info("removed containers left by an earlier run", "count", n)
+	}
+	report, err := grid.NewBuilder(docker, fetcher, dv, opts).Build(ctx, plan)
+	if err != nil && !errors.Is(err, grid.ErrInfra) {
+		err = fmt.Errorf("%w: %v", grid.ErrInfra, err)
+	}
+	st := fetcher.Stats()
+	slog.Info("inputs", "downloads", st.Downloads, "bytes", st.BytesDownloaded, "cache_hits", st.Hits, "failures", st.Failures)
+	return report, err
+}
