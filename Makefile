@@ -4,7 +4,7 @@ BIN       ?= bin/dbg
 FUZZTIME  ?= 15s
 export GONOSUMDB := github.com/falcosecurity
 
-.PHONY: help build test unit fuzz lint bench run validate plan clean
+.PHONY: help build test unit fuzz lint bench quickstart run validate plan image clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-12s %s\n", $$1, $$2}'
@@ -12,7 +12,13 @@ help: ## list targets
 build: ## build bin/dbg
 	$(GO) build -o $(BIN) ./cmd/dbg
 
-run: validate plan ## the main job on local defaults: validate and plan kernels/
+quickstart: ## the main job on local defaults: build real drivers for 6 Debian kernels into out/
+	$(GO) run ./deploy/quickstart -out out
+
+image: ## make the local builder image dbg-builder:bookworm (idempotent, cached)
+	bash deploy/builder/build-image.sh
+
+run: validate plan ## validate and plan kernels/ (no build)
 
 validate: build ## check every config in kernels/
 	./$(BIN) validate

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/falcosecurity/dbg/grid"
+	"github.com/falcosecurity/dbg/grid/gridtest"
+)
+
+// TestEndToEnd is the quickstart as a test: real Debian kernels' header
+// packages served from loopback, the miniature driver for two driver
+// versions, real containers. It needs the Docker daemon and Debian's package
+// archive; without them it fails and says why.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end build: not in -short mode")
+	}
+	image := ensureBuilderImage(t)
+	cache := sharedCacheDir(t)
+	lab, err := gridtest.NewLab(t.Context(), t.TempDir(), filepath.Join(cache, "debian-headers"), 6)
+	if err != nil {
+		t.Fatalf("prepare the lab: %v", err)
+	}
+	defer lab.Close()
+	broken404, err := lab.AddBrokenKernel("404")
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokenDeb, err := lab.AddBrokenKernel("garbage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	stdout, stderr, code := dbg(t, "--config-dir", lab.ConfigDir, "build", "--out", out,
+		"--cache-dir", t.TempDir(), "--builder-image", image, "--jobs", "2", "--timeout", "10m")
+	t.Logf("stdout:\n%s", stdout)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (two broken kernels); stderr:\n%s", code, stderr)
+	}
+	m := readManifest(t, out)
+	wantBuilds := (len(lab.Kernels) + 2) * len(lab.DriverVersions) * 2
+	if m.Total != wantBuilds || len(m.Builds) != wantBuilds {
+		t.Fatalf("manifest lists %d builds, want %d", len(m.Builds), wantBuilds)
+	}
+	t.Run("real kernels built and verified", func(t *testing.T) {
+		checkGoodKernels(t, lab, m, out)
+	})
+	t.Run("broken kernels fail alone with a reason", func(t *testing.T) {
+		checkBroken(t, m, broken404, "404")
+		checkBroken(t, m, brokenDeb, "headers")
+	})
+	t.Run("each input downloaded once", func(t *testing.T) {
+		for path, n := range lab.Requests() {
+			if n != 1 {
+				t.Errorf("%s requested %d times", path, n)
+			}
+		}
+	})
+	t.Run("no container left behind", func(t *testing.T) {
+		assertNoContainers(t)
+	})
+}
+
+func checkGoodKernels(t *testing.T, lab *gridtest.Lab, m grid.Report, out string) {
+	byConfig := map[string][]grid.BuildResult{}
+	for _, b := range m.Builds {
+		byConfig[b.Config] = append(byConfig[b.Config], b)
+	}
+	for _, k := range lab.Kernels {
+		builds := byConfig[k.Config]
+		if len(builds) != 2*len(lab.DriverVersions) {
+			t.Errorf("%s: %d builds in the manifest", k.Release, len(builds))
+		}
+		for _, b := range builds {
+			if b.Status != grid.Built || b.SHA256 == "" || b.Size == 0 || b.Log == "" {
+				t.Errorf("%s: %+v", b.Key, b)
+				continue
+			}
+			path := filepath.Join(out, filepath.FromSlash(b.Key))
+			checkArtifact(t, path, b, k.UnameR)
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "driver", "*", "x86_64"))
+	if len(dirs) != len(lab.DriverVersions) {
+		t.Fatalf("output folders %v", dirs)
+	}
+	for _, d := range dirs {
+		cmd := exec.Command("sha256sum", "-c", grid.SumsFile)
+		cmd.Dir = d
+		if res, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c in %s: %v\n%s", d, err, res)
+		}
+	}
+}
+
+func checkArtifact(t *testing.T, path string, b grid.BuildResult, unameR string) {
+	t.Helper()
+	if b.Kind == "probe" {
+		if ok, err := gridtest.IsEBPFObject(path); err != nil || !ok {
+			t.Errorf("%s is not an eBPF object: %v", path, err)
+		}
+		return
+	}
+	vermagic, err := gridtest.ReadVermagic(path)
+	if err != nil || !strings.HasPrefix(vermagic, unameR+" ") {
+		t.Errorf("%s: vermagic %q, want it to start with %q (%v)", path, vermagic, unameR, err)
+	}
+}
+
+func checkBroken(t *testing.T, m grid.Report, config, reason string) {
+	t.Helper()
+	n := 0
+	for _, b := range m.Builds {
+		if b.Config != config {
+			continue
+		}
+		n++
+		if b.Status != grid.Failed || !strings.Contains(b.Reason, reason) || b.Infra {
+			t.Errorf("%s: status %s, reason %q; want failed with %q, not an infrastructure failure", b.Key, b.Status, b.Reason, reason)
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s: no build in the manifest", config)
+	}
+}
+
+func readManifest(t *testing.T, out string) grid.Report {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(out, grid.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m grid.Report
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

@@ -1,0 +1,61 @@
+package gridtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// fetchScript is the header download script, relative to the repository root.
+const fetchScript = "deploy/quickstart/fetch-debian-headers.sh"
+
+// fetchHeaders runs the download script into dir and returns the kernels it
+// lists, each file checked to exist. The script's progress goes to stderr.
+func fetchHeaders(ctx context.Context, repo, dir string, count int) ([]LabKernel, error) {
+	var tail bytes.Buffer
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, fetchScript), dir, fmt.Sprint(count))
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = io.MultiWriter(os.Stderr, &tail)
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("fetch Debian kernel headers with %s (needs apt-get on a Debian host): %w\n%s",
+			fetchScript, err, lastLines(tail.String(), 20))
+	}
+	return readKernels(dir)
+}
+
+// readKernels parses dir/kernels.tsv: release, uname -r, comma-separated files.
+func readKernels(dir string) ([]LabKernel, error) {
+	path := filepath.Join(dir, "kernels.tsv")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read kernel list: %w", err)
+	}
+	var ks []LabKernel
+	for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || f[0] == "" || f[1] == "" {
+			return nil, fmt.Errorf("%s:%d: want release, uname -r and files separated by tabs", path, i+1)
+		}
+		k := LabKernel{Release: f[0], UnameR: f[1], Files: strings.Split(f[2], ",")}
+		for _, name := range k.Files {
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil || name != filepath.Base(name) {
+				return nil, fmt.Errorf("%s:%d: header package %q: not in %s", path, i+1, name, dir)
+			}
+		}
+		ks = append(ks, k)
+	}
+	return ks, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

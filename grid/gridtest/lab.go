@@ -1,0 +1,209 @@
+package gridtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/falcosecurity/dbg/config"
+)
+
+// driverVersions are the lab's two made-up driver versions, oldest first;
+// both have both kinds.
+func driverVersions() []string { return []string{"1.0.0+driver", "1.1.0+driver"} }
+
+// Lab serves kernel header packages and driver sources from loopback and
+// writes a config dir pointing at them.
+type Lab struct {
+	Root           string      // working folder
+	ConfigDir      string      // Root/kernels: x86_64/*.yaml + driverversions.yaml
+	URL            string      // http://127.0.0.1:PORT
+	Kernels        []LabKernel // the real kernels
+	DriverVersions []string    // the made-up driver versions, kinds [module, probe]
+
+	srv   *server
+	close sync.Once
+	err   error
+}
+
+// LabKernel is one real Debian kernel of the lab.
+type LabKernel struct {
+	Release string   // consumer-visible kernelrelease (6.12.117-1-cloud-amd64)
+	UnameR  string   // uname -r of the kernel (6.12.117+deb12-cloud-amd64)
+	Config  string   // path of its config file
+	Files   []string // its three header packages in the headers cache (flavour, common, kbuild)
+}
+
+// NewLab downloads (or finds in headersDir, a cache shared across runs) the
+// header packages of count real Debian kernels with fetch-debian-headers.sh,
+// packs deploy/minidriver for both driver versions into root/src, serves
+// both from 127.0.0.1 (headers under /debian/, sources under /src/), and
+// writes the configs into root/kernels. Close stops the server.
+func NewLab(ctx context.Context, root, headersDir string, count int) (*Lab, error) {
+	repo, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	if root, err = filepath.Abs(root); err != nil {
+		return nil, fmt.Errorf("lab root: %w", err)
+	}
+	if headersDir, err = filepath.Abs(headersDir); err != nil {
+		return nil, fmt.Errorf("lab headers: %w", err)
+	}
+	kernels, err := fetchHeaders(ctx, repo, headersDir, count)
+	if err != nil {
+		return nil, err
+	}
+	for i := range kernels {
+		for j, name := range kernels[i].Files {
+			kernels[i].Files[j] = filepath.Join(headersDir, name)
+		}
+	}
+	if err := packSources(ctx, repo, filepath.Join(root, "src"), driverVersions()); err != nil {
+		return nil, err
+	}
+	ln, err := listen(filepath.Join(root, "port"))
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{Root: root, ConfigDir: filepath.Join(root, "kernels"), Kernels: kernels,
+		DriverVersions: driverVersions(), srv: newServer(ln)}
+	l.URL = l.srv.url()
+	if err := l.setUp(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// setUp registers the served files and writes the config dir.
+func (l *Lab) setUp() error {
+	for _, v := range l.DriverVersions {
+		l.srv.addFile("/src/"+v+".tar.gz", filepath.Join(l.Root, "src", v+".tar.gz"))
+	}
+	ks := make([]*config.Kernel, len(l.Kernels))
+	siblings := l.flavourFiles()
+	for i := range l.Kernels {
+		k := &l.Kernels[i]
+		var urls []string
+		for _, f := range siblings[releaseFamily(k.Release)] {
+			p := servePath("/debian/", f)
+			l.srv.addFile(p, f)
+			urls = append(urls, l.URL+p)
+		}
+		ks[i] = debianKernel(k.Release, urls)
+		k.Config = filepath.Join(l.ConfigDir, filepath.FromSlash(config.ConfigPath(ks[i])))
+	}
+	if _, err := config.WriteConfigs(l.ConfigDir, ks); err != nil {
+		return fmt.Errorf("write lab configs: %w", err)
+	}
+	if err := removeStale(l.ConfigDir, ks); err != nil {
+		return err
+	}
+	return l.writeDriverVersions()
+}
+
+// flavourFiles gathers, per kernel release, the packages of all its
+// flavours: like kernel-crawler's Debian entries, each config lists them
+// all, so the build must pick its own flavour's headers among them.
+func (l *Lab) flavourFiles() map[string][]string {
+	out := map[string][]string{}
+	seen := map[string]bool{}
+	for _, k := range l.Kernels {
+		fam := releaseFamily(k.Release)
+		for _, f := range k.Files {
+			if !seen[fam+f] {
+				seen[fam+f] = true
+				out[fam] = append(out[fam], f)
+			}
+		}
+	}
+	return out
+}
+
+var debianFlavour = regexp.MustCompile(`-(rt-|cloud-|)amd64$`)
+
+// releaseFamily strips the flavour: 6.1.192-2-cloud-amd64 -> 6.1.192-2.
+func releaseFamily(release string) string {
+	return debianFlavour.ReplaceAllString(release, "")
+}
+
+// debianKernel is the config of a Debian amd64 kernel.
+func debianKernel(release string, urls []string) *config.Kernel {
+	sort.Strings(urls)
+	return &config.Kernel{KernelRelease: release, KernelVersion: "1", Target: "debian",
+		Architecture: config.AMD64, KernelURLs: urls, GCCVersion: "12"}
+}
+
+// removeStale deletes config files of earlier runs that ks does not have.
+func removeStale(dir string, ks []*config.Kernel) error {
+	keep := map[string]bool{}
+	for _, k := range ks {
+		keep[filepath.Join(dir, filepath.FromSlash(config.ConfigPath(k)))] = true
+	}
+	old, err := filepath.Glob(filepath.Join(dir, "*", "*.yaml"))
+	if err != nil {
+		return fmt.Errorf("clean lab configs: %w", err)
+	}
+	for _, p := range old {
+		if !keep[p] {
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("clean lab configs: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeDriverVersions writes driverversions.yaml: both versions in the
+// window, sources from the lab's server.
+func (l *Lab) writeDriverVersions() error {
+	dv := config.DriverVersions{Window: len(l.DriverVersions), Source: l.URL + "/src/{version}.tar.gz"}
+	for _, v := range l.DriverVersions {
+		dv.Versions = append(dv.Versions, config.DriverVersion{Version: v, Kinds: []config.Kind{config.Module, config.Probe}})
+	}
+	data, err := yaml.Marshal(&dv)
+	if err != nil {
+		return fmt.Errorf("encode driver versions: %w", err)
+	}
+	path := filepath.Join(l.ConfigDir, config.DriverVersionsFile)
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		return nil
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write driver versions: %w", err)
+	}
+	return nil
+}
+
+// packSources packs deploy/minidriver as <version>.tar.gz into dir.
+func packSources(ctx context.Context, repo, dir string, versions []string) error {
+	for _, v := range versions {
+		out, err := exec.CommandContext(ctx, "bash", filepath.Join(repo, "deploy/minidriver/pack.sh"), v, dir).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("pack driver source %s: %w: %s", v, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+// Requests counts the server's requests per URL path.
+func (l *Lab) Requests() map[string]int { return l.srv.requests() }
+
+// Close stops the server; later calls return the first call's result.
+func (l *Lab) Close() error {
+	l.close.Do(func() {
+		if err := l.srv.close(); err != nil {
+			l.err = fmt.Errorf("close lab: %w", err)
+		}
+	})
+	return l.err
+}
