@@ -51,6 +51,10 @@ type Job struct {
 	HostOut string        // host folder OutDir's contents are extracted into
 	Timeout time.Duration // whole-job limit; 0 = none
 	Limits  Limits
+	// Scratch folders are mounted as tmpfs (in memory, counted in the
+	// memory limit, gone when the container stops): unpacking headers and
+	// compiling write many small files, which a FUSE storage driver makes slow.
+	Scratch []string
 }
 
 // File is one file copied into the container: from HostPath (streamed) or
@@ -250,7 +254,7 @@ func (d *Docker) create(ctx context.Context, job Job) (string, error) {
 		Labels:          d.labels,
 		NetworkDisabled: true,
 	}
-	resp, err := d.api.ContainerCreate(ctx, cfg, d.hostConfig(job.Limits), nil, nil, name)
+	resp, err := d.api.ContainerCreate(ctx, cfg, d.hostConfig(job.Limits, job.Scratch), nil, nil, name)
 	if err != nil {
 		d.remove(ctx, name) // created, then ctx cancelled before the answer?
 		return "", fmt.Errorf("job %s: create container from %s: %w", job.Name, job.Image, err)
@@ -258,7 +262,7 @@ func (d *Docker) create(ctx context.Context, job Job) (string, error) {
 	return resp.ID, nil
 }
 
-func (d *Docker) hostConfig(l Limits) *container.HostConfig {
+func (d *Docker) hostConfig(l Limits, scratch []string) *container.HostConfig {
 	mem := cmp.Or(l.MemoryBytes, defaultMemory)
 	pids := cmp.Or(l.PIDs, defaultPIDs)
 	hc := &container.HostConfig{
@@ -268,6 +272,12 @@ func (d *Docker) hostConfig(l Limits) *container.HostConfig {
 		LogConfig: container.LogConfig{Type: "json-file",
 			Config: map[string]string{"max-size": strconv.Itoa(d.maxLog), "max-file": "2"}},
 		Resources: container.Resources{Memory: mem, MemorySwap: mem, PidsLimit: &pids, NanoCPUs: l.NanoCPUs},
+	}
+	if len(scratch) > 0 {
+		hc.Tmpfs = map[string]string{}
+		for _, dir := range scratch {
+			hc.Tmpfs[dir] = "rw,exec,nosuid,nodev,size=" + strconv.FormatInt(mem, 10)
+		}
 	}
 	if d.init {
 		yes := true

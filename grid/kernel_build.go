@@ -82,7 +82,7 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []versionBu
 	k := kb.kernel
 	job := Job{
 		Name: k.ID(), Image: b.imageFor(k), Cmd: []string{"/bin/bash", "/dbg/run.sh"},
-		OutDir: "/out", Limits: b.opts.Limits,
+		OutDir: "/out", Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
 	var all []versionBuild
 	all = append(all, kb.versions...)
@@ -118,7 +118,7 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []versionBu
 
 func (b *Builder) headerFiles(ctx context.Context, k *config.Kernel) ([]File, error) {
 	var files []File
-	for i, u := range k.KernelURLs {
+	for i, u := range headerURLs(k) {
 		blob, err := b.fetcher.Fetch(ctx, u)
 		if err != nil {
 			return nil, err

@@ -52,8 +52,9 @@ func renderHeaders(k *config.Kernel) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("render headers script: %w", err)
 	}
-	urls := make([]string, len(k.KernelURLs))
-	for i, u := range k.KernelURLs {
+	inputs := headerURLs(k)
+	urls := make([]string, len(inputs))
+	for i, u := range inputs {
 		urls[i] = "file://" + headerPath(i, u)
 	}
 	kr := kernelRelease(k)
@@ -91,6 +92,46 @@ func debianTemplateData(kr kernelrelease.KernelRelease, urls []string) any {
 		KernelLocalVersion   string
 		KernelHeadersPattern string
 	}{urls, kr.FullExtraversion, pattern}
+}
+
+// headerURLs are the header packages a kernel's build needs. Debian configs
+// (like kernel-crawler's) list the packages of every flavour of a kernel:
+// only the config's flavour, its common package and the rest (kbuild) are
+// kept, which halves what is copied and unpacked. When nothing would match,
+// every URL is kept and the headers pattern still picks the right folder.
+func headerURLs(k *config.Kernel) []string {
+	if k.Target != "debian" {
+		return k.KernelURLs
+	}
+	m := debianFlavour.FindStringSubmatch(k.KernelRelease)
+	if m == nil {
+		return k.KernelURLs
+	}
+	var keep []string
+	found := false
+	for _, u := range k.KernelURLs {
+		name, _, _ := strings.Cut(path.Base(u), "_")
+		switch {
+		case !strings.HasPrefix(name, "linux-headers-"):
+			keep = append(keep, u)
+		case strings.HasSuffix(name, "-common"):
+			if m[1] != "rt-" {
+				keep = append(keep, u)
+			}
+		case strings.HasSuffix(name, "-common-rt"):
+			if m[1] == "rt-" {
+				keep = append(keep, u)
+			}
+		default:
+			if f := debianFlavour.FindStringSubmatch(name); f != nil && f[1] == m[1] && f[2] == m[2] {
+				keep, found = append(keep, u), true
+			}
+		}
+	}
+	if !found {
+		return k.KernelURLs
+	}
+	return keep
 }
 
 // renderVersion renders the libs download and build scripts of one driver

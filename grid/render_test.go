@@ -35,7 +35,7 @@ func TestDebianHeadersPickTheConfigFlavour(t *testing.T) {
 		if !strings.Contains(script, pattern) {
 			t.Errorf("%s: script lacks %s:\n%s", release, pattern, script)
 		}
-		if strings.Contains(script, "127.0.0.1") || !strings.Contains(script, "file:///dbg/headers/3/linux-kbuild-6.1_6.1.170-3_amd64.deb") {
+		if strings.Contains(script, "127.0.0.1") || !strings.Contains(script, "/linux-kbuild-6.1_6.1.170-3_amd64.deb") || !strings.Contains(script, "-SL file:///dbg/headers/") {
 			t.Errorf("%s: script must read the copied-in files only:\n%s", release, script)
 		}
 	}
@@ -69,5 +69,28 @@ func TestOfflineUnsupportedTargets(t *testing.T) {
 	k := &config.Kernel{KernelRelease: "3033.2.0", KernelVersion: "1", Target: "flatcar", Architecture: config.AMD64, KernelURLs: []string{"https://h/x"}}
 	if _, err := renderHeaders(k); err == nil || !strings.Contains(err.Error(), "cannot be built offline") {
 		t.Errorf("flatcar rendered: %v", err)
+	}
+}
+
+func TestDebianKeepsOnlyTheFlavourPackages(t *testing.T) {
+	k := debianKernel("6.1.170-3-cloud-amd64")
+	k.KernelURLs = append(k.KernelURLs,
+		"http://127.0.0.1:1/linux-headers-6.1.0-47-rt-amd64_6.1.170-3_amd64.deb",
+		"http://127.0.0.1:1/linux-headers-6.1.0-47-common-rt_6.1.170-3_all.deb")
+	want := []string{
+		"http://127.0.0.1:1/linux-headers-6.1.0-47-cloud-amd64_6.1.170-3_amd64.deb",
+		"http://127.0.0.1:1/linux-headers-6.1.0-47-common_6.1.170-3_all.deb",
+		"http://127.0.0.1:1/linux-kbuild-6.1_6.1.170-3_amd64.deb",
+	}
+	if got := headerURLs(k); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("cloud: %v", got)
+	}
+	k.KernelRelease = "6.1.170-3-rt-amd64"
+	if got := strings.Join(headerURLs(k), " "); strings.Count(got, "http") != 3 || !strings.Contains(got, "-47-rt-amd64_") || !strings.Contains(got, "common-rt_") || !strings.Contains(got, "kbuild") {
+		t.Errorf("rt: %v", got)
+	}
+	k.KernelRelease = "6.1.170-3-amd64"
+	if got := strings.Join(headerURLs(k), " "); strings.Count(got, "http") != 3 || !strings.Contains(got, "-47-amd64_") || !strings.Contains(got, "-common_") || !strings.Contains(got, "kbuild") {
+		t.Errorf("plain: %v", got)
 	}
 }
