@@ -38,7 +38,7 @@ fuzz: ## fuzz the config decoder briefly (FUZZTIME)
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./config
 
 lint: ## gofmt check and go vet
-	@out=$$(gofmt -l cmd config grid publisher 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 bench: ## benchmarks: load+validate+plan of 20,000 configs; real builds at --jobs 1 and 2
