@@ -68,7 +68,7 @@ func fakeBuilder(t *testing.T, cmd []string, opts BuildOptions) (*Builder, strin
 // Ctrl-C: the running container is killed and removed, nothing else
 // starts, and the manifest of what finished is written.
 func TestBuildInterrupted(t *testing.T) {
-	b, out := fakeBuilder(t, []string{"/fakebuilder", "sleep", "60s"}, BuildOptions{Jobs: 1})
+	b, out := fakeBuilder(t, []string{"/fakebuilder", "sleep 60s"}, BuildOptions{Jobs: 1})
 	plan, dv := fakePlan(t, 3)
 	b.versions = dv
 	ctx, cancel := context.WithCancel(t.Context())
@@ -85,7 +85,7 @@ func TestBuildInterrupted(t *testing.T) {
 		t.Errorf("interrupted build took %s", d)
 	}
 	if report.Skipped != len(plan) || report.Built+report.Failed != 0 {
-		t.Errorf("report: built %d failed %d skipped %d of %d", report.Built, report.Failed, report.Skipped, len(plan))
+		t.Errorf("report: built %d failed %d skipped %d of %d; first: %s", report.Built, report.Failed, report.Skipped, len(plan), report.Builds[0].Reason)
 	}
 	if _, err := os.Stat(filepath.Join(out, ManifestFile)); err != nil {
 		t.Errorf("no manifest after an interrupted run: %v", err)
@@ -94,7 +94,7 @@ func TestBuildInterrupted(t *testing.T) {
 
 // --fail-fast: after a kernel fails, no other kernel starts.
 func TestBuildFailFast(t *testing.T) {
-	b, _ := fakeBuilder(t, []string{"/fakebuilder", "exit", "3"}, BuildOptions{Jobs: 1, FailFast: true})
+	b, _ := fakeBuilder(t, []string{"/fakebuilder", "exit 3"}, BuildOptions{Jobs: 1, FailFast: true})
 	plan, dv := fakePlan(t, 3)
 	b.versions = dv
 	report, err := b.Build(t.Context(), plan)
@@ -111,7 +111,7 @@ func TestBuildFailFast(t *testing.T) {
 
 // Without --fail-fast every kernel is tried.
 func TestBuildFailureDoesNotStopOthers(t *testing.T) {
-	b, _ := fakeBuilder(t, []string{"/fakebuilder", "exit", "3"}, BuildOptions{Jobs: 2})
+	b, _ := fakeBuilder(t, []string{"/fakebuilder", "exit 3"}, BuildOptions{Jobs: 2})
 	plan, dv := fakePlan(t, 3)
 	b.versions = dv
 	report, err := b.Build(t.Context(), plan)
