@@ -30,6 +30,9 @@ var ErrNoDriverVersion = errors.New("no driver version selected")
 type Options struct {
 	Filter Filter
 	Shard  Shard
+	// Only, when not nil, keeps the kernels whose config path it holds
+	// (--changed-since).
+	Only map[string]bool
 }
 
 // Plan crosses kernels with the selected driver versions and their kinds.
@@ -45,7 +48,7 @@ func Plan(kernels []*config.Kernel, dv *config.DriverVersions, opts Options) ([]
 	var plan []Entry
 	n := 0
 	for _, k := range kernels {
-		if !opts.Filter.matchKernel(k) {
+		if !opts.Filter.matchKernel(k) || (opts.Only != nil && !opts.Only[k.Path]) {
 			continue
 		}
 		if opts.Shard.Has(n) {

@@ -1,0 +1,144 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Changes is what changed in a config dir since a git revision.
+type Changes struct {
+	// Configs are the kernel configs added, modified or renamed (their new
+	// paths, as Load reports them).
+	Configs map[string]bool
+	// Deleted are the kernel configs that no longer exist.
+	Deleted []string
+	// WindowMoved tells that driverversions.yaml now selects other driver
+	// versions (or kinds) than at the revision: everything must be built.
+	WindowMoved bool
+}
+
+// ChangedSince compares the config dir in the working tree with ref (git).
+func ChangedSince(ctx context.Context, dir, ref string) (*Changes, error) {
+	top, err := git(ctx, dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	top = strings.TrimSpace(top)
+	out, err := git(ctx, dir, "diff", "--name-status", "-M", "--no-color", "-z", ref, "--", ".")
+	if err != nil {
+		return nil, err
+	}
+	ch := &Changes{Configs: map[string]bool{}}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range parseNameStatus(out) {
+		ch.add(d, top, absDir, dir)
+	}
+	untracked, err := git(ctx, dir, "ls-files", "--others", "--exclude-standard", "--full-name", "-z", "--", ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range strings.Split(strings.TrimRight(untracked, "\x00"), "\x00") {
+		if p != "" {
+			ch.add(diffEntry{"A", p}, top, absDir, dir)
+		}
+	}
+	ch.WindowMoved, err = windowMoved(ctx, dir, ref, ch.Configs[filepath.Join(dir, DriverVersionsFile)])
+	delete(ch.Configs, filepath.Join(dir, DriverVersionsFile))
+	return ch, err
+}
+
+type diffEntry struct{ status, path string }
+
+// parseNameStatus reads `git diff --name-status -z`: status, then one path
+// (two for renames and copies: old, new).
+func parseNameStatus(out string) []diffEntry {
+	f := strings.Split(strings.TrimRight(out, "\x00"), "\x00")
+	var ds []diffEntry
+	for i := 0; i < len(f); i++ {
+		st := f[i]
+		if st == "" || i+1 >= len(f) {
+			continue
+		}
+		if st[0] == 'R' || st[0] == 'C' {
+			if st[0] == 'R' {
+				ds = append(ds, diffEntry{"D", f[i+1]})
+			}
+			if i+2 < len(f) {
+				ds = append(ds, diffEntry{"A", f[i+2]})
+			}
+			i += 2
+			continue
+		}
+		ds = append(ds, diffEntry{st[:1], f[i+1]})
+		i++
+	}
+	return ds
+}
+
+// add records one changed file, given relative to the repository top, as a
+// path relative to dir as the caller spelled it.
+func (ch *Changes) add(d diffEntry, top, absDir, dir string) {
+	rel, err := filepath.Rel(absDir, filepath.Join(top, filepath.FromSlash(d.path)))
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return
+	}
+	p := filepath.Join(dir, rel)
+	if d.status == "D" {
+		if strings.HasSuffix(p, ".yaml") && p != filepath.Join(dir, DriverVersionsFile) {
+			ch.Deleted = append(ch.Deleted, p)
+		}
+		return
+	}
+	ch.Configs[p] = true
+}
+
+// windowMoved compares the driver versions and kinds selected now and at ref.
+func windowMoved(ctx context.Context, dir, ref string, changed bool) (bool, error) {
+	if !changed {
+		return false, nil
+	}
+	now, err := LoadDriverVersions(filepath.Join(dir, DriverVersionsFile))
+	if err != nil {
+		return false, err
+	}
+	prefix, err := git(ctx, dir, "rev-parse", "--show-prefix")
+	if err != nil {
+		return false, err
+	}
+	old, err := git(ctx, dir, "show", ref+":"+strings.TrimSpace(prefix)+DriverVersionsFile)
+	if err != nil {
+		return true, nil // the file is new: everything is new
+	}
+	before, probs := DecodeDriverVersions(DriverVersionsFile+"@"+ref, []byte(old))
+	if len(probs) > 0 {
+		return true, nil
+	}
+	return windowKey(before) != windowKey(now), nil
+}
+
+func windowKey(dv *DriverVersions) string {
+	var b strings.Builder
+	for _, v := range dv.Newest() {
+		fmt.Fprintf(&b, "%s%v;", v.Version, v.Kinds)
+	}
+	return b.String()
+}
+
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
