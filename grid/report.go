@@ -52,3 +52,20 @@ func (r *Report) count(res BuildResult) {
 
 // ErrBuildsFailed is returned when some builds failed (exit code 1).
 var ErrBuildsFailed = errors.New("builds failed")
+
+// Complete returns a report over the whole plan: the entries r has keep
+// their results, the others are skipped with reason (r may be nil).
+func Complete(plan []Entry, r *Report, reason string) *Report {
+	var groups [][]BuildResult
+	start := time.Now()
+	if r != nil {
+		groups, start = [][]BuildResult{r.Builds}, r.Started
+	}
+	out := newReport(plan, groups, start)
+	for i := range out.Builds {
+		if out.Builds[i].Reason == "not built" {
+			out.Builds[i].Reason = reason
+		}
+	}
+	return out
+}
