@@ -1,0 +1,46 @@
+package publisher
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/falcosecurity/dbg/grid"
+)
+
+// FromBuild returns the artifacts a build wrote into out: the entries of
+// out/manifest.json with status built, after checking that each file is
+// still there with the digest the manifest recorded. Nothing half-built or
+// changed since is published.
+func FromBuild(out string) ([]Artifact, error) {
+	data, err := os.ReadFile(filepath.Join(out, grid.ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("read the build manifest: %w", err)
+	}
+	var r grid.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("read the build manifest: %w", err)
+	}
+	return FromResults(out, r.Builds)
+}
+
+// FromResults turns built results into artifacts, verifying each file.
+func FromResults(out string, results []grid.BuildResult) ([]Artifact, error) {
+	var arts []Artifact
+	for _, b := range results {
+		if b.Status != grid.Built {
+			continue
+		}
+		a := Artifact{Prefix: Prefix{b.DriverVersion, b.Arch}, File: b.File, Path: filepath.Join(out, filepath.FromSlash(b.Key)), SHA256: b.SHA256, Size: b.Size}
+		sum, size, err := hashFile(a.Path)
+		if err != nil {
+			return nil, fmt.Errorf("artifact %s: %w", b.Key, err)
+		}
+		if sum != a.SHA256 || size != a.Size {
+			return nil, fmt.Errorf("artifact %s: the file changed since it was built (sha256 %s, manifest says %s)", b.Key, sum, a.SHA256)
+		}
+		arts = append(arts, a)
+	}
+	return arts, nil
+}

@@ -1,0 +1,213 @@
+package publisher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Dir is a target in a local folder laid out like the bucket:
+// <root>/driver/<driver version>/<arch>/<file>, as dbg build writes it.
+type Dir struct{ root string }
+
+var (
+	_ Target     = (*Dir)(nil)
+	_ SiteWriter = (*Dir)(nil)
+)
+
+// NewDir returns the folder target rooted at root.
+func NewDir(root string) *Dir { return &Dir{root: root} }
+
+func (d *Dir) String() string { return "file://" + d.root }
+
+func (d *Dir) path(key string) string { return filepath.Join(d.root, filepath.FromSlash(key)) }
+
+// Preflight checks that the folder can be created and written.
+func (d *Dir) Preflight(context.Context) error {
+	dir := d.path("driver")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("preflight %s: %w", d, err)
+	}
+	f, err := os.CreateTemp(dir, ".preflight-*")
+	if err != nil {
+		return fmt.Errorf("preflight %s: %w", d, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// Prefixes lists driver/<dv>/<arch> folders.
+func (d *Dir) Prefixes(context.Context) ([]Prefix, error) {
+	var out []Prefix
+	dvs, err := os.ReadDir(d.path("driver"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", d, err)
+	}
+	for _, dv := range dvs {
+		if !dv.IsDir() {
+			continue
+		}
+		arches, err := os.ReadDir(d.path("driver/" + dv.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", d, err)
+		}
+		for _, a := range arches {
+			if a.IsDir() {
+				out = append(out, Prefix{dv.Name(), a.Name()})
+			}
+		}
+	}
+	return out, nil
+}
+
+// List hashes the prefix's files (a folder has no stored digests to trust).
+func (d *Dir) List(_ context.Context, p Prefix, _ bool) ([]Object, error) {
+	dir := d.path(p.Key(""))
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s/%s: %w", d, p, err)
+	}
+	var out []Object
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !IsArtifact(e.Name()) {
+			continue
+		}
+		sum, size, err := hashFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("list %s/%s: %w", d, p, err)
+		}
+		out = append(out, Object{File: e.Name(), SHA256: sum, Size: size, Location: p.Key(e.Name())})
+	}
+	return out, nil
+}
+
+// Put copies the artifact in atomically and checks the copy's digest.
+func (d *Dir) Put(_ context.Context, a Artifact, replace bool) error {
+	dst := d.path(a.Key())
+	if _, err := os.Stat(dst); err == nil && !replace {
+		return fmt.Errorf("put %s: %w", a.Key(), ErrExists)
+	}
+	if samePath(a.Path, dst) {
+		return nil
+	}
+	sum, err := copyAtomic(a.Path, dst)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", a.Key(), err)
+	}
+	if sum != a.SHA256 {
+		return fmt.Errorf("put %s: copied bytes have sha256 %s, want %s", a.Key(), sum, a.SHA256)
+	}
+	return nil
+}
+
+// WriteIndex writes the prefix's SHA256SUMS.
+func (d *Dir) WriteIndex(_ context.Context, p Prefix, objects []Object) error {
+	return writeAtomic(d.path(p.Key(SumsFile)), SHA256SUMS(objects))
+}
+
+// Delete removes one artifact.
+func (d *Dir) Delete(_ context.Context, p Prefix, file string) error {
+	if err := os.Remove(d.path(p.Key(file))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", p.Key(file), err)
+	}
+	return nil
+}
+
+// PutFile writes a site file under driver/.
+func (d *Dir) PutFile(_ context.Context, name string, data []byte, _ string) error {
+	return writeAtomic(d.path("driver/"+name), data)
+}
+
+// SumsFile is the name of the digest file of each prefix.
+const SumsFile = "SHA256SUMS"
+
+// IsArtifact tells artifact files from a prefix's other files.
+func IsArtifact(name string) bool {
+	return strings.HasPrefix(name, "falco_") && (strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".o"))
+}
+
+// SHA256SUMS renders objects in sha256sum's format, sorted by file name.
+func SHA256SUMS(objects []Object) []byte {
+	sorted := append([]Object(nil), objects...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].File < sorted[j].File })
+	var b strings.Builder
+	for _, o := range sorted {
+		b.WriteString(o.SHA256 + "  " + o.File + "\n")
+	}
+	return []byte(b.String())
+}
+
+func samePath(a, b string) bool {
+	ai, err1 := os.Stat(a)
+	bi, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(ai, bi)
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil)), n, err
+}
+
+func copyAtomic(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	h := sha256.New()
+	err = replaceFile(dst, func(w io.Writer) error {
+		_, err := io.Copy(io.MultiWriter(w, h), in)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
+}
+
+func writeAtomic(path string, data []byte) error {
+	return replaceFile(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func replaceFile(path string, fill func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := fill(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
