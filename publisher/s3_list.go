@@ -1,0 +1,203 @@
+package publisher
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// Prefixes lists the driver/<dv>/<arch>/ folders.
+func (s *S3) Prefixes(ctx context.Context) ([]Prefix, error) {
+	dvs, err := s.folders(ctx, "driver/")
+	if err != nil {
+		return nil, err
+	}
+	var out []Prefix
+	for _, dv := range dvs {
+		arches, err := s.folders(ctx, "driver/"+dv+"/")
+		if err != nil {
+			return nil, err
+		}
+		for _, arch := range arches {
+			out = append(out, Prefix{DriverVersion: dv, Arch: arch})
+		}
+	}
+	return out, nil
+}
+
+// folders lists the names of the "subfolders" of a target-relative folder.
+func (s *S3) folders(ctx context.Context, rel string) ([]string, error) {
+	prefix := s.key(rel)
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"),
+	})
+	var out []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/"))
+		}
+	}
+	return out, nil
+}
+
+// s3Listed is one object of a prefix listing.
+type s3Listed struct {
+	file     string
+	size     int64
+	modified time.Time
+}
+
+// List lists the prefix in one paginated request, then takes digests from
+// its SHA256SUMS (unless verify) for the files it lists and that were not
+// written after it, and from the objects themselves for the others.
+func (s *S3) List(ctx context.Context, p Prefix, verify bool) ([]Object, error) {
+	listed, sums, err := s.listPrefix(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]string{}
+	if sums != nil && !verify {
+		if known, err = s.readSums(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Object, len(listed))
+	found := make([]bool, len(listed))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.jobs)
+	for i, o := range listed {
+		out[i] = Object{File: o.file, Size: o.size, Location: p.Key(o.file)}
+		if sum, ok := known[o.file]; ok && !o.modified.After(sums.modified) {
+			out[i].SHA256, found[i] = sum, true
+			continue
+		}
+		g.Go(func() (err error) {
+			out[i].SHA256, found[i], err = s.digest(gctx, s.key(p.Key(o.file)))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return compact(out, found), nil
+}
+
+// listPrefix lists the artifacts of p and, if there is one, its SHA256SUMS.
+func (s *S3) listPrefix(ctx context.Context, p Prefix) (listed []s3Listed, sums *s3Listed, err error) {
+	prefix := s.key(p.Key(""))
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"), MaxKeys: aws.Int32(1000),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			l := s3Listed{strings.TrimPrefix(aws.ToString(o.Key), prefix), aws.ToInt64(o.Size), aws.ToTime(o.LastModified)}
+			switch {
+			case l.file == SumsFile:
+				sums = &l
+			case IsArtifact(l.file):
+				listed = append(listed, l)
+			}
+		}
+	}
+	return listed, sums, nil
+}
+
+// readSums reads p's SHA256SUMS into file -> hex digest; missing is empty.
+func (s *S3) readSums(ctx context.Context, p Prefix) (map[string]string, error) {
+	key := s.key(p.Key(SumsFile))
+	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if isNoSuchKey(err) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return parseSums(data), nil
+}
+
+// parseSums reads sha256sum's format ("<hex>  <file>" or "<hex> *<file>"),
+// skipping lines that are not digests.
+func parseSums(data []byte) map[string]string {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		sum, file, ok := strings.Cut(sc.Text(), " ")
+		file = strings.TrimPrefix(strings.TrimPrefix(file, " "), "*")
+		if raw, err := hex.DecodeString(sum); ok && err == nil && len(raw) == sha256.Size && file != "" {
+			out[file] = strings.ToLower(sum)
+		}
+	}
+	return out
+}
+
+// digest is the sha256 of a stored object: its stored checksum when it has
+// a full-object one, else the hash of its bytes. found is false when the
+// object went away since the listing; any other failure is an error.
+func (s *S3) digest(ctx context.Context, key string) (sum string, found bool, err error) {
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: &s.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled,
+	})
+	if isNoSuchKey(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("head %s: %w", key, err)
+	}
+	if sum, ok := hexOf(head.ChecksumSHA256); ok && head.ChecksumType != types.ChecksumTypeComposite {
+		return sum, true, nil
+	}
+	slog.DebugContext(ctx, "no stored sha256, hashing the object", "target", s.String(), "key", key)
+	return s.hashObject(ctx, key)
+}
+
+func (s *S3) hashObject(ctx context.Context, key string) (string, bool, error) {
+	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if isNoSuchKey(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, resp.Body); err != nil {
+		return "", false, fmt.Errorf("get %s: %w", key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), true, nil
+}
+
+// compact keeps the objects that were found.
+func compact(objs []Object, found []bool) []Object {
+	out := objs[:0]
+	for i, o := range objs {
+		if found[i] {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,62 @@
+package s3test
+
+import (
+	"io"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Client returns an S3 client talking to versitygw directly (its requests
+// are not recorded), for setting up and inspecting the server's state.
+func (s *Server) Client() *s3.Client {
+	return s3.New(s3.Options{
+		BaseEndpoint: aws.String(s.Direct),
+		UsePathStyle: true,
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(s.Access, s.Secret, ""),
+	})
+}
+
+// CreateBucket creates a bucket owned by the server's root user.
+func (s *Server) CreateBucket(t testing.TB, name string) {
+	t.Helper()
+	if _, err := s.Client().CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("s3test: create bucket %s: %v", name, err)
+	}
+}
+
+// Objects returns every object of bucket, key to content, as the server
+// serves them.
+func (s *Server) Objects(t testing.TB, bucket string) map[string][]byte {
+	t.Helper()
+	c := s.Client()
+	out := map[string][]byte{}
+	pages := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(t.Context())
+		if err != nil {
+			t.Fatalf("s3test: list %s: %v", bucket, err)
+		}
+		for _, o := range page.Contents {
+			out[aws.ToString(o.Key)] = s.get(t, c, bucket, aws.ToString(o.Key))
+		}
+	}
+	return out
+}
+
+func (s *Server) get(t testing.TB, c *s3.Client, bucket, key string) []byte {
+	t.Helper()
+	resp, err := c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("s3test: get %s/%s: %v", bucket, key, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("s3test: get %s/%s: %v", bucket, key, err)
+	}
+	return b
+}
