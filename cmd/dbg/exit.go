@@ -5,6 +5,7 @@ import (
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
+	"github.com/falcosecurity/dbg/publisher"
 )
 
 // Exit codes, documented in README.md.
@@ -14,12 +15,23 @@ const (
 	exitInfra = 2 // usage or infrastructure error (Docker, network, S3, GitHub)
 )
 
+// errInfra wraps failures of the infrastructure found by the commands.
+var errInfra = grid.ErrInfra
+
+// infraErrors win over data errors: a run with both exits 2.
+var infraErrors = []error{grid.ErrInfra, publisher.ErrUploadFailed}
+
 // dataErrors are the errors that mean "your data failed", not "dbg could not run".
-var dataErrors = []error{config.ErrInvalid, grid.ErrBuildsFailed}
+var dataErrors = []error{config.ErrInvalid, grid.ErrBuildsFailed, publisher.ErrConflict}
 
 func exitCode(err error) int {
 	if err == nil {
 		return exitOK
+	}
+	for _, e := range infraErrors {
+		if errors.Is(err, e) {
+			return exitInfra
+		}
 	}
 	for _, d := range dataErrors {
 		if errors.Is(err, d) {

@@ -17,7 +17,7 @@ import (
 type planFlags struct {
 	configDir                                  *string
 	driverVersion, arch, target, kernelRelease string
-	shard                                      string
+	shard, changedSince                        string
 }
 
 func (f *planFlags) bind(cmd *cobra.Command) {
@@ -26,6 +26,7 @@ func (f *planFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.arch, "arch", "", "architectures, a pattern (amd64 or x86_64, arm64 or aarch64)")
 	fl.StringVar(&f.target, "target", "", "targets, a pattern (ubuntu-*,debian)")
 	fl.StringVar(&f.kernelRelease, "kernelrelease", "", "kernel releases, a pattern (6.1.*)")
+	fl.StringVar(&f.changedSince, "changed-since", "", "only kernels whose configs were added or modified since this git revision (everything when driverversions.yaml moved the window)")
 	fl.StringVar(&f.shard, "shard", "", "build only part I of N of the plan (I/N, 1-based); a kernel's builds stay in one shard")
 }
 
@@ -60,7 +61,11 @@ func (f *planFlags) plan(ctx context.Context, stderr io.Writer) ([]grid.Entry, *
 		for _, p := range probs {
 			fmt.Fprintln(stderr, p)
 		}
+		actionsFromEnv().problems(stderr, probs)
 		return nil, nil, fmt.Errorf("plan: %w: %d problem(s) in %d file(s); run dbg validate", config.ErrInvalid, len(probs), probs.Files())
+	}
+	if opts.Only, err = f.changed(ctx, stderr); err != nil {
+		return nil, nil, err
 	}
 	plan, err := grid.Plan(kernels, dv, opts)
 	if err != nil {
@@ -68,4 +73,24 @@ func (f *planFlags) plan(ctx context.Context, stderr io.Writer) ([]grid.Entry, *
 	}
 	slog.Debug("planned", "kernels", len(kernels), "builds", len(plan), "shard", opts.Shard)
 	return plan, dv, nil
+}
+
+// changed applies --changed-since: the config paths to keep (nil: all).
+// Deleted configs are reported, not built.
+func (f *planFlags) changed(ctx context.Context, stderr io.Writer) (map[string]bool, error) {
+	if f.changedSince == "" {
+		return nil, nil
+	}
+	ch, err := config.ChangedSince(ctx, *f.configDir, f.changedSince)
+	if err != nil {
+		return nil, fmt.Errorf("--changed-since %s: %w", f.changedSince, err)
+	}
+	for _, d := range ch.Deleted {
+		fmt.Fprintf(stderr, "deleted since %s (not built): %s\n", f.changedSince, d)
+	}
+	if ch.WindowMoved {
+		slog.Info("driverversions.yaml moved the window: planning every kernel", "since", f.changedSince)
+		return nil, nil
+	}
+	return ch.Configs, nil
 }

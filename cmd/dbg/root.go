@@ -19,6 +19,9 @@ func newRootCmd() *cobra.Command {
 		newStatsCmd(&configDir),
 		newGenerateCmd(&configDir),
 		newBuildCmd(&configDir),
+		newRunCmd(&configDir),
+		newPublishCmd(),
+		newIndexCmd(),
 	)
 	return root
 }
