@@ -72,6 +72,11 @@ func newBuildCmd(configDir *string) *cobra.Command {
 			report, err := runBuild(cmd.Context(), plan, dv, bf.options(cmd.ErrOrStderr()), bf.cacheDir)
 			if report != nil {
 				printSummary(cmd.OutOrStdout(), cmd.ErrOrStderr(), report, bf.out)
+				gha := actionsFromEnv()
+				gha.builds(cmd.ErrOrStderr(), report)
+				if err := gha.writeSummary(report, nil); err != nil {
+					slog.Warn("job summary", "err", err)
+				}
 			}
 			return buildOutcome(cmd.Context(), report, err)
 		},

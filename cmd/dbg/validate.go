@@ -26,6 +26,7 @@ func newValidateCmd(configDir *string) *cobra.Command {
 			for _, p := range probs {
 				fmt.Fprintln(out, p)
 			}
+			actionsFromEnv().problems(cmd.ErrOrStderr(), probs)
 			if len(probs) > 0 {
 				fmt.Fprintf(out, "%d problem(s) in %d file(s); %d valid kernel config(s)\n", len(probs), probs.Files(), len(kernels))
 				return fmt.Errorf("validate %s: %w", *configDir, config.ErrInvalid)
