@@ -41,9 +41,10 @@ lint: ## gofmt check and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## benchmarks: load+validate+plan of 20,000 configs; real builds at --jobs 1 and 2
+bench: ## benchmarks: load+plan of 20,000 configs; real builds at --jobs 1 and 2; no-op run over 20,000 published artifacts
 	$(GO) test -run '^$$' -bench LoadPlan20k -benchtime 5x ./grid
 	$(GO) test -run '^$$' -bench BenchmarkBuild -benchtime 1x -timeout 60m ./grid 2>/dev/null | grep -E '^(Benchmark|ok|FAIL|PASS)'
+	$(GO) test -run '^$$' -bench NoopRun20k -benchtime 3x ./cmd/dbg 2>/dev/null | grep -E '^(Benchmark|ok|FAIL|PASS)'
 
 
 clean: ## remove build outputs

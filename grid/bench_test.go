@@ -2,13 +2,13 @@ package grid
 
 import (
 	"fmt"
-
-	"github.com/falcosecurity/dbg/config"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // writeConfigs writes n valid configs spread over both arches and targets.

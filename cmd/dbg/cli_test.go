@@ -11,7 +11,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // dbg runs the CLI in-process and returns stdout, stderr and the exit code.
-func dbg(t *testing.T, args ...string) (string, string, int) {
+func dbg(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := execute(t.Context(), newRootCmd(), args, &stdout, &stderr)
