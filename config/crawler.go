@@ -31,37 +31,46 @@ func (s Skipped) Total() int {
 	return n
 }
 
+// Crawled is what FromCrawler makes of kernel-crawler output.
+type Crawled struct {
+	Kernels  []*Kernel       // valid kernels, sorted by ID
+	Skipped  Skipped         // entries dbg cannot build, by reason
+	Targets  map[string]bool // every target the input covers (skipped entries too)
+	ByDistro map[string]int  // valid kernels per crawler distro key
+}
+
 // FromCrawler reads kernel-crawler output (a map of distro to kernels, in
-// the current lowercase or the older capitalised format) and returns the
-// kernels that pass validation, sorted by ID. distros, when non-empty,
-// keeps only those distros (compared case-insensitively).
-func FromCrawler(r io.Reader, arch Arch, distros []string) ([]*Kernel, Skipped, error) {
+// the current lowercase or the older capitalised format, kernelversion a
+// string or an integer) and validates every entry as dbg validate would.
+// distros, when non-empty, keeps only those distros (case-insensitively).
+func FromCrawler(r io.Reader, arch Arch, distros []string) (*Crawled, error) {
 	var doc map[string][]crawlerEntry
 	if err := json.NewDecoder(r).Decode(&doc); err != nil {
-		return nil, nil, fmt.Errorf("decode kernel-crawler output: %w", err)
+		return nil, fmt.Errorf("decode kernel-crawler output: %w", err)
 	}
-	skipped := Skipped{}
-	var out []*Kernel
+	c := &Crawled{Skipped: Skipped{}, Targets: map[string]bool{}, ByDistro: map[string]int{}}
 	seen := map[string]bool{}
 	for distro, entries := range doc {
 		if len(distros) > 0 && !containsFold(distros, distro) {
 			continue
 		}
 		for _, e := range entries {
+			c.Targets[e.Target] = true
 			k, reason := e.kernel(arch)
 			if reason == "" && seen[k.ID()] {
 				reason = "duplicate entry"
 			}
 			if reason != "" {
-				skipped[reason]++
+				c.Skipped[reason]++
 				continue
 			}
 			seen[k.ID()] = true
-			out = append(out, k)
+			c.Kernels = append(c.Kernels, k)
+			c.ByDistro[strings.ToLower(distro)]++
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
-	return out, skipped, nil
+	sort.Slice(c.Kernels, func(i, j int) bool { return c.Kernels[i].ID() < c.Kernels[j].ID() })
+	return c, nil
 }
 
 // kernel converts an entry; a non-empty reason says why it was skipped.

@@ -1,61 +1,95 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"os"
+	"io"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/falcosecurity/dbg/config"
 )
 
+// generateReport is what dbg generate did.
+type generateReport struct {
+	config.WriteReport
+	Removed  []string       `json:"removed"`
+	Skipped  config.Skipped `json:"skipped"`
+	ByDistro map[string]int `json:"by_distro"`
+}
+
 func newGenerateCmd(configDir *string) *cobra.Command {
 	var from, arch string
 	var distros []string
+	var prune bool
+	output := outputFormat("table")
 	cmd := &cobra.Command{
 		Use:   "generate",
-		Short: "Write kernel configs from kernel-crawler output (both formats); skips what dbg cannot build",
+		Short: "Write kernel configs from kernel-crawler output (both formats); skips, with a count per reason, what dbg cannot build",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := config.ParseArch(arch)
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(from)
-			if err != nil {
-				return fmt.Errorf("generate: %w", err)
-			}
-			defer f.Close()
-			kernels, skipped, err := config.FromCrawler(f, a, distros)
+			data, err := config.ReadCrawler(cmd.Context(), from)
 			if err != nil {
 				return err
 			}
-			rep, err := config.WriteConfigs(*configDir, kernels)
+			crawled, err := config.FromCrawler(bytes.NewReader(data), a, distros)
 			if err != nil {
+				return fmt.Errorf("%w: %v", config.ErrInvalid, err)
+			}
+			rep := generateReport{Skipped: crawled.Skipped, ByDistro: crawled.ByDistro}
+			if rep.WriteReport, err = config.WriteConfigs(*configDir, crawled.Kernels); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "added %d, changed %d, unchanged %d, skipped %d\n", rep.Added, rep.Changed, rep.Unchanged, skipped.Total())
-			reasons := make([]string, 0, len(skipped))
-			for r := range skipped {
-				reasons = append(reasons, r)
+			if prune {
+				if rep.Removed, err = config.Prune(cmd.Context(), *configDir, a, crawled.Targets, crawled.Kernels); err != nil {
+					return err
+				}
 			}
-			sort.Strings(reasons)
-			for _, r := range reasons {
-				fmt.Fprintf(out, "  skipped %d: %s\n", skipped[r], r)
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), rep)
 			}
-			if rep.Added+rep.Changed == 0 {
-				fmt.Fprintln(out, "nothing changed")
-			}
+			printGenerate(cmd.OutOrStdout(), rep)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "kernel-crawler JSON file")
-	cmd.Flags().StringVar(&arch, "arch", "", "architecture of the crawler file: x86_64 or aarch64")
-	cmd.Flags().StringSliceVar(&distros, "distro", nil, "only these crawler distros ("+strings.Join([]string{"Debian", "Ubuntu", "..."}, ", ")+")")
+	fl := cmd.Flags()
+	fl.StringVar(&from, "from", "", "kernel-crawler output: a JSON file or an http(s) URL")
+	fl.StringVar(&arch, "arch", "", "architecture of the crawler output: x86_64 or aarch64")
+	fl.StringSliceVar(&distros, "distro", nil, "only these crawler distros, e.g. Debian,ubuntu (case-insensitive)")
+	fl.BoolVar(&prune, "prune", false, "remove configs of kernels (of the targets the input covers) that the crawler no longer lists")
+	fl.VarP(&output, "output", "o", "output format: table or json")
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("arch")
 	return cmd
+}
+
+func printGenerate(w io.Writer, rep generateReport) {
+	fmt.Fprintf(w, "added %d, changed %d, unchanged %d, removed %d, skipped %d\n",
+		rep.Added, rep.Changed, rep.Unchanged, len(rep.Removed), rep.Skipped.Total())
+	for _, r := range sortedKeys(rep.Skipped) {
+		fmt.Fprintf(w, "  skipped %d: %s\n", rep.Skipped[r], r)
+	}
+	for _, d := range sortedKeys(rep.ByDistro) {
+		fmt.Fprintf(w, "  %s: %d kernels\n", d, rep.ByDistro[d])
+	}
+	for _, p := range rep.Removed {
+		fmt.Fprintf(w, "  removed %s\n", p)
+	}
+	if rep.Added+rep.Changed+len(rep.Removed) == 0 {
+		fmt.Fprintln(w, "nothing changed")
+	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
