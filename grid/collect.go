@@ -43,7 +43,7 @@ func (b *Builder) collectVersion(vb versionBuild, dir string, headersLog []byte,
 		default:
 			r.Status = Built
 			var ierr error
-			if r.SHA256, r.Size, ierr = installFile(src, filepath.Join(b.opts.Out, filepath.FromSlash(e.Key))); ierr != nil {
+			if r.SHA256, r.Size, ierr = config.CopyFile(src, filepath.Join(b.opts.Out, filepath.FromSlash(e.Key))); ierr != nil {
 				r.Status, r.Reason, r.Infra = Failed, "install artifact: "+ierr.Error(), true
 			}
 		}
@@ -85,7 +85,7 @@ func (b *Builder) writeLogs(rs []BuildResult, log, extra []byte) {
 	for i := range rs {
 		p := logPath(b.opts.Out, rs[i].Entry)
 		data := append(append([]byte{}, log...), extra...)
-		if err := writeOutput(p, data); err == nil {
+		if err := config.WriteFile(p, data); err == nil {
 			rs[i].Log = p
 		}
 		if rs[i].Status == Failed {

@@ -1,14 +1,13 @@
 package grid
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // SumsFile is the digest file written next to the artifacts of each
@@ -28,25 +27,12 @@ func WriteSums(dir string) error {
 		if !e.Type().IsRegular() || e.Name() == SumsFile || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		sum, err := fileSHA256(filepath.Join(dir, e.Name()))
+		sum, _, err := config.HashFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			return fmt.Errorf("write %s: %w", SumsFile, err)
 		}
 		lines = append(lines, sum+"  "+e.Name()+"\n")
 	}
 	sort.Strings(lines)
-	return writeOutput(filepath.Join(dir, SumsFile), []byte(strings.Join(lines, "")))
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return config.WriteFile(filepath.Join(dir, SumsFile), []byte(strings.Join(lines, "")))
 }

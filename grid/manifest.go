@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // ManifestFile is the name of the manifest at the top of the output folder.
@@ -38,5 +40,5 @@ func WriteManifest(path string, r *Report) error {
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	return writeOutput(path, append(data, '\n'))
+	return config.WriteFile(path, append(data, '\n'))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
 )
 
@@ -33,7 +34,7 @@ func FromResults(out string, results []grid.BuildResult) ([]Artifact, error) {
 			continue
 		}
 		a := Artifact{Prefix: Prefix{b.DriverVersion, b.Arch}, File: b.File, Path: filepath.Join(out, filepath.FromSlash(b.Key)), SHA256: b.SHA256, Size: b.Size}
-		sum, size, err := hashFile(a.Path)
+		sum, size, err := config.HashFile(a.Path)
 		if err != nil {
 			return nil, fmt.Errorf("artifact %s: %w", b.Key, err)
 		}

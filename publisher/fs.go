@@ -2,16 +2,15 @@ package publisher
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // Dir is a target in a local folder laid out like the bucket:
@@ -86,7 +85,7 @@ func (d *Dir) List(_ context.Context, p Prefix, _ bool) ([]Object, error) {
 		if !e.Type().IsRegular() || !IsArtifact(e.Name()) {
 			continue
 		}
-		sum, size, err := hashFile(filepath.Join(dir, e.Name()))
+		sum, size, err := config.HashFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("list %s/%s: %w", d, p, err)
 		}
@@ -104,7 +103,7 @@ func (d *Dir) Put(_ context.Context, a Artifact, replace bool) error {
 	if samePath(a.Path, dst) {
 		return nil
 	}
-	sum, err := copyAtomic(a.Path, dst)
+	sum, _, err := config.CopyFile(a.Path, dst)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", a.Key(), err)
 	}
@@ -116,7 +115,7 @@ func (d *Dir) Put(_ context.Context, a Artifact, replace bool) error {
 
 // WriteIndex writes the prefix's SHA256SUMS.
 func (d *Dir) WriteIndex(_ context.Context, p Prefix, objects []Object) error {
-	return writeAtomic(d.path(p.Key(SumsFile)), SHA256SUMS(objects))
+	return config.WriteFile(d.path(p.Key(SumsFile)), SHA256SUMS(objects))
 }
 
 // Delete removes one artifact.
@@ -129,7 +128,7 @@ func (d *Dir) Delete(_ context.Context, p Prefix, file string) error {
 
 // PutFile writes a site file under driver/.
 func (d *Dir) PutFile(_ context.Context, name string, data []byte, _ string) error {
-	return writeAtomic(d.path("driver/"+name), data)
+	return config.WriteFile(d.path("driver/"+name), data)
 }
 
 // SumsFile is the name of the digest file of each prefix.
@@ -155,59 +154,4 @@ func samePath(a, b string) bool {
 	ai, err1 := os.Stat(a)
 	bi, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(ai, bi)
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
-}
-
-func copyAtomic(src, dst string) (string, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	h := sha256.New()
-	err = replaceFile(dst, func(w io.Writer) error {
-		_, err := io.Copy(io.MultiWriter(w, h), in)
-		return err
-	})
-	return hex.EncodeToString(h.Sum(nil)), err
-}
-
-func writeAtomic(path string, data []byte) error {
-	return replaceFile(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-func replaceFile(path string, fill func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
