@@ -22,6 +22,7 @@ func newRootCmd() *cobra.Command {
 		newRunCmd(&configDir),
 		newPublishCmd(),
 		newIndexCmd(),
+		newCleanupCmd(&configDir),
 	)
 	return root
 }
