@@ -43,6 +43,7 @@ lint: ## gofmt check and go vet
 
 bench: ## benchmarks: load+plan of 20,000 configs; real builds at --jobs 1 and 2; no-op run over 20,000 published artifacts
 	$(GO) test -run '^$$' -bench LoadPlan20k -benchtime 5x ./grid
+	$(GO) test -run '^$$' -bench Generate -benchtime 3x ./config
 	$(GO) test -run '^$$' -bench BenchmarkBuild -benchtime 1x -timeout 60m ./grid 2>/dev/null | grep -E '^(Benchmark|ok|FAIL|PASS)'
 	$(GO) test -run '^$$' -bench NoopRun20k -benchtime 3x ./cmd/dbg 2>/dev/null | grep -E '^(Benchmark|ok|FAIL|PASS)'
 

@@ -95,12 +95,13 @@ func publishPrefix(ctx context.Context, t Target, p Prefix, arts []Artifact, opt
 			held[arts[i].File] = Object{File: arts[i].File, SHA256: arts[i].SHA256, Size: arts[i].Size, Location: p.Key(arts[i].File)}
 		}
 	}
+	var indexErr error
 	if touched(outs) {
 		if err := t.WriteIndex(ctx, p, sortedObjects(held)); err != nil {
-			return outs, fmt.Errorf("publish to %s: index %s: %w", t, p, err)
+			indexErr = fmt.Errorf("publish to %s: %w: index %s: %v", t, ErrUploadFailed, p, err)
 		}
 	}
-	return outs, errors.Join(conflicts(t, outs), failures(t, outs))
+	return outs, errors.Join(conflicts(t, outs), failures(t, outs), indexErr)
 }
 
 func decide(t Target, arts []Artifact, held map[string]Object, force bool) []Outcome {
