@@ -15,16 +15,25 @@ type targetFlags struct {
 	opts publisher.OpenOptions
 }
 
+// bind adds the required, repeatable --to and the target options.
 func (f *targetFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.to, "to", nil, "target URL, repeatable: file://DIR, s3://BUCKET[/PREFIX], github://OWNER/REPO")
+	_ = cmd.MarkFlagRequired("to")
+	f.bindOptions(cmd, true)
+}
+
+// bindOptions adds the options of S3 and GitHub targets; the ACL only for
+// commands that write.
+func (f *targetFlags) bindOptions(cmd *cobra.Command, write bool) {
 	fl := cmd.Flags()
-	fl.StringArrayVar(&f.to, "to", nil, "target URL, repeatable: file://DIR, s3://BUCKET[/PREFIX], github://OWNER/REPO")
 	fl.StringVar(&f.opts.S3.Endpoint, "s3-endpoint", "", "S3 endpoint URL, for S3-compatible servers (default: AWS configuration)")
 	fl.BoolVar(&f.opts.S3.PathStyle, "s3-path-style", false, "address buckets by path (S3-compatible servers)")
 	fl.StringVar(&f.opts.S3.Region, "s3-region", "", "S3 region (default: AWS configuration)")
-	fl.StringVar(&f.opts.S3.ACL, "s3-acl", "", "canned ACL of uploaded objects, e.g. public-read (default: none; new buckets forbid ACLs)")
+	if write {
+		fl.StringVar(&f.opts.S3.ACL, "s3-acl", "", "canned ACL of uploaded objects, e.g. public-read (default: none; new buckets forbid ACLs)")
+	}
 	fl.StringVar(&f.opts.GitHub.APIURL, "github-api-url", "", "GitHub API URL (GitHub Enterprise, tests); the token comes from GITHUB_TOKEN")
 	fl.StringVar(&f.opts.GitHub.UploadURL, "github-upload-url", "", "GitHub upload URL (GitHub Enterprise, tests)")
-	_ = cmd.MarkFlagRequired("to")
 }
 
 func newPublishCmd() *cobra.Command {

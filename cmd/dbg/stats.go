@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher"
@@ -69,17 +68,10 @@ func newStatsCmd(configDir *string) *cobra.Command {
 	return cmd
 }
 
-// bindFrom binds --from to f.to, and the target options of targetFlags but
-// for --to (publishing's, required there) and --s3-acl (for writes).
+// bindFrom binds the repeatable --from and the read-side target options.
 func bindFrom(cmd *cobra.Command, f *targetFlags) {
-	donor := &cobra.Command{}
-	f.bind(donor)
-	donor.Flags().VisitAll(func(fl *pflag.Flag) {
-		if fl.Name != "to" && fl.Name != "s3-acl" {
-			cmd.Flags().AddFlag(fl)
-		}
-	})
 	cmd.Flags().StringArrayVar(&f.to, "from", nil, "target URL to compare with the plan, repeatable: file://DIR, s3://BUCKET[/PREFIX], github://OWNER/REPO")
+	f.bindOptions(cmd, false)
 }
 
 // compareTargets opens each target (no preflight: stats only reads) and
