@@ -31,8 +31,8 @@ plan: build ## print the build plan of kernels/ and its counts
 
 test: lint unit fuzz ## everything CI runs: lint, all tests, a short fuzz run
 
-unit: ## all Go tests
-	$(GO) test -count=1 ./...
+unit: ## all Go tests, with the race detector
+	$(GO) test -race -count=1 ./...
 
 fuzz: ## fuzz the config decoder briefly (FUZZTIME)
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./config
