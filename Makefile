@@ -6,7 +6,7 @@ export GONOSUMDB := github.com/falcosecurity
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
-.PHONY: help build test unit fuzz lint bench quickstart run validate plan image clean
+.PHONY: help build tools test unit fuzz lint bench quickstart run validate plan image clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-12s %s\n", $$1, $$2}'
@@ -29,7 +29,15 @@ plan: build ## print the build plan of kernels/ and its counts
 	./$(BIN) plan
 	./$(BIN) stats
 
-test: lint unit fuzz ## everything CI runs: lint, all tests, a short fuzz run
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN_DIR):$(PATH)
+
+tools: ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck
+	@command -v versitygw >/dev/null || { echo "installing versitygw"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
+	@command -v actionlint >/dev/null || { echo "installing actionlint"; $(GO) install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7; }
+	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; }
+
+test: tools lint unit fuzz ## everything CI runs: lint (with actionlint), all tests, a short fuzz run
 
 unit: ## all Go tests, with the race detector
 	$(GO) test -race -count=1 ./...
@@ -37,9 +45,10 @@ unit: ## all Go tests, with the race detector
 fuzz: ## fuzz the config decoder briefly (FUZZTIME)
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./config
 
-lint: ## gofmt check and go vet
+lint: tools ## gofmt check, go vet, actionlint on the workflows
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	actionlint
 
 bench: ## benchmarks: load+plan of 20,000 configs; real builds at --jobs 1 and 2; no-op run over 20,000 published artifacts
 	$(GO) test -run '^$$' -bench LoadPlan20k -benchtime 5x ./grid
