@@ -150,7 +150,7 @@ func anyFailed(rs []BuildResult) bool {
 func groupByKernel(plan []Entry, dv *config.DriverVersions) []kernelBuild {
 	var groups []kernelBuild
 	byKernel := map[*config.Kernel]int{}
-	for i, e := range plan {
+	for _, e := range plan {
 		gi, ok := byKernel[e.Kernel]
 		if !ok {
 			gi = len(groups)
@@ -169,7 +169,6 @@ func groupByKernel(plan []Entry, dv *config.DriverVersions) []kernelBuild {
 			g.versions = append(g.versions, versionBuild{version: findVersion(dv, e.DriverVersion)})
 		}
 		g.versions[vi].entries = append(g.versions[vi].entries, e)
-		g.versions[vi].index = append(g.versions[vi].index, i)
 	}
 	return groups
 }

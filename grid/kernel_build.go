@@ -23,7 +23,6 @@ type kernelBuild struct {
 type versionBuild struct {
 	version config.DriverVersion
 	entries []Entry
-	index   []int // positions of entries in the plan
 }
 
 func (vb versionBuild) kinds() []config.Kind {
@@ -84,25 +83,18 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []versionBu
 		Name: k.ID(), Image: b.imageFor(k), Cmd: []string{"/bin/bash", "/dbg/run.sh"},
 		OutDir: "/out", Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
-	var all []versionBuild
-	all = append(all, kb.versions...)
 	headers, err := b.headerFiles(ctx, k)
-	if err == nil {
-		var script string
-		if script, err = renderHeaders(k); err == nil {
-			job.Files = append(headers, File{Path: "/dbg/headers.sh", Mode: 0o755, Data: []byte(script)})
-		}
-	}
 	if err != nil {
-		return job, nil, failAll(ctx, all, "kernel headers: ", err)
+		return job, nil, failAll(ctx, kb.versions, "kernel headers: ", err)
 	}
+	job.Files = headers
 	if k.KernelConfigData != "" {
 		data, _ := base64.StdEncoding.DecodeString(k.KernelConfigData) // validated
 		job.Files = append(job.Files, File{Path: kernelConfig, Mode: 0o644, Data: data})
 	}
 	var ready []versionBuild
 	var failed []BuildResult
-	for _, vb := range all {
+	for _, vb := range kb.versions {
 		files, err := b.versionFiles(ctx, k, vb, len(ready))
 		if err != nil {
 			failed = append(failed, failAll(ctx, []versionBuild{vb}, "driver "+vb.version.Version+": ", err)...)
@@ -116,8 +108,14 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []versionBu
 	return job, ready, failed
 }
 
+// headerFiles fetches the kernel's header packages and renders the script
+// that unpacks them.
 func (b *Builder) headerFiles(ctx context.Context, k *config.Kernel) ([]File, error) {
-	var files []File
+	script, err := renderHeaders(k)
+	if err != nil {
+		return nil, err
+	}
+	files := []File{{Path: "/dbg/headers.sh", Mode: 0o755, Data: []byte(script)}}
 	for i, u := range headerURLs(k) {
 		blob, err := b.fetcher.Fetch(ctx, u)
 		if err != nil {
