@@ -1,0 +1,153 @@
+package grid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// defaultClient bounds each step of a request but not the transfer itself:
+// large packages on slow mirrors take long, and Timeout bounds an attempt.
+func defaultClient() *http.Client {
+	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   connectTimeout,
+		ResponseHeaderTimeout: connectTimeout,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+	}}
+}
+
+// checkFetchURL accepts absolute http(s) URLs without credentials.
+func checkFetchURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	switch {
+	case err != nil:
+		return &FetchError{URL: rawURL, Err: fmt.Errorf("%w: %v", ErrUnsupportedURL, errors.Unwrap(err))}
+	case u.User != nil:
+		u.User = nil
+		return &FetchError{URL: u.String(), Err: fmt.Errorf("%w: credentials in URL", ErrUnsupportedURL)}
+	case u.Scheme != "http" && u.Scheme != "https":
+		return &FetchError{URL: rawURL, Err: fmt.Errorf("%w: scheme %q, want http or https", ErrUnsupportedURL, u.Scheme)}
+	case u.Host == "":
+		return &FetchError{URL: rawURL, Err: fmt.Errorf("%w: no host", ErrUnsupportedURL)}
+	}
+	return nil
+}
+
+// download tries rawURL up to Attempts times, backing off between transient
+// failures; only *FetchError that are not Permanent are retried.
+func (f *Fetcher) download(ctx context.Context, rawURL string) (Blob, error) {
+	for attempt := 1; ; attempt++ {
+		b, err := f.attempt(ctx, rawURL)
+		var fe *FetchError
+		switch {
+		case err == nil:
+			return b, nil
+		case ctx.Err() != nil:
+			return Blob{}, &FetchError{URL: rawURL, Err: ctx.Err()}
+		case !errors.As(err, &fe) || fe.Permanent() || attempt >= f.opts.Attempts:
+			return Blob{}, err
+		}
+		delay := f.delay(attempt, fe)
+		slog.WarnContext(ctx, "fetch failed, will retry", "err", err, "attempt", attempt, "delay", delay)
+		if err := sleepCtx(ctx, delay); err != nil {
+			return Blob{}, &FetchError{URL: rawURL, Err: err}
+		}
+	}
+}
+
+// delay is the server's Retry-After if it sent one, or else Backoff doubled
+// per attempt (capped at a minute) with equal jitter.
+func (f *Fetcher) delay(attempt int, fe *FetchError) time.Duration {
+	if fe.hasRetryAfter {
+		return fe.retryAfter
+	}
+	d := f.opts.Backoff
+	for i := 1; i < attempt && d < maxRetryAfter; i++ {
+		d *= 2
+	}
+	d = min(d, maxRetryAfter)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// attempt downloads rawURL once into the cache.
+func (f *Fetcher) attempt(ctx context.Context, rawURL string) (Blob, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	resp, err := f.get(ctx, rawURL)
+	if err != nil {
+		return Blob{}, err
+	}
+	defer resp.Body.Close()
+	tmp, b, err := f.receive(rawURL, resp.Body)
+	if err != nil {
+		return Blob{}, err
+	}
+	return f.store(tmp, b)
+}
+
+// get sends the request and checks the answer is a 200 within the size cap.
+func (f *Fetcher) get(ctx context.Context, rawURL string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, &FetchError{URL: rawURL, Err: fmt.Errorf("%w: %v", ErrUnsupportedURL, err)}
+	}
+	// The bytes as served: no transparent gunzip of a .gz the server compressed.
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := f.opts.Client.Do(req)
+	if err != nil {
+		return nil, &FetchError{URL: rawURL, Err: withoutURL(err)}
+	}
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		discardBody(resp.Body)
+		return nil, statusError(rawURL, resp)
+	case resp.ContentLength > f.opts.MaxSize:
+		discardBody(resp.Body)
+		return nil, f.tooLarge(rawURL)
+	}
+	return resp, nil
+}
+
+// withoutURL drops the *url.Error wrapper, whose message repeats the URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// discardBody reads a little of an unwanted body so the connection can be
+// reused, and closes it. The body is never shown.
+func discardBody(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+	body.Close()
+}
+
+func (f *Fetcher) tooLarge(rawURL string) *FetchError {
+	return &FetchError{URL: rawURL, Err: fmt.Errorf("%w: over the %d-byte limit", ErrTooLarge, f.opts.MaxSize)}
+}
