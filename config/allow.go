@@ -24,3 +24,10 @@ var (
 )
 
 const maxURLLen = 2048
+
+// ValidGCCVersion tells whether s is a gcc version dbg accepts (12, 12.2,
+// 12.2.0): it reaches the build script as /usr/bin/gcc-<s>.
+func ValidGCCVersion(s string) bool { return gccChars.MatchString(s) }
+
+// ValidImage tells whether s is an image reference dbg accepts.
+func ValidImage(s string) bool { return len(s) <= 255 && imageChars.MatchString(s) }

@@ -140,8 +140,9 @@ func headerURLs(k *config.Kernel) []string {
 func renderVersion(k *config.Kernel, dv config.DriverVersion, kinds []config.Kind, image, gcc string) (versionScripts, error) {
 	// driverkit lists registry tags (and exits the process when it finds
 	// none) unless both an image and a gcc are forced; "auto" means none.
-	if image == "" || strings.HasPrefix(image, "auto") || gcc == "" {
-		return versionScripts{}, fmt.Errorf("render build script: a builder image and a gcc version are required (got %q, %q)", image, gcc)
+	// Both reach the script or the Docker API: allowlisted like config values.
+	if !config.ValidImage(image) || strings.HasPrefix(image, "auto") || !config.ValidGCCVersion(gcc) {
+		return versionScripts{}, fmt.Errorf("render build script: a valid builder image and gcc version are required (got %q, %q)", image, gcc)
 	}
 	b, err := builder.Factory(builder.Type(k.Target))
 	if err != nil {

