@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 )
 
 // The file helpers every package writes and digests files with: configs,
@@ -78,4 +80,23 @@ func CopyFile(src, dst string) (string, int64, error) {
 		return cerr
 	})
 	return hex.EncodeToString(h.Sum(nil)), n, err
+}
+
+// SumsFile is the digest file of each <driver version>/<arch> folder, in
+// the format of sha256sum, so that `sha256sum -c SHA256SUMS` checks it.
+const SumsFile = "SHA256SUMS"
+
+// FormatSums renders file → hex sha256 as sha256sum does ("<hex>  <file>"
+// per line), sorted by file name: byte-for-byte reproducible.
+func FormatSums(sums map[string]string) []byte {
+	files := make([]string, 0, len(sums))
+	for f := range sums {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(sums[f] + "  " + f + "\n")
+	}
+	return []byte(b.String())
 }

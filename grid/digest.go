@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/falcosecurity/dbg/config"
@@ -12,7 +11,7 @@ import (
 
 // SumsFile is the digest file written next to the artifacts of each
 // <driver version>/<arch> folder, in sha256sum's format.
-const SumsFile = "SHA256SUMS"
+const SumsFile = config.SumsFile
 
 // WriteSums writes dir/SHA256SUMS listing every regular file of dir (but
 // itself and hidden files), sorted by name, so that `sha256sum -c` run in
@@ -22,7 +21,7 @@ func WriteSums(dir string) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", SumsFile, err)
 	}
-	var lines []string
+	sums := map[string]string{}
 	for _, e := range entries {
 		if !e.Type().IsRegular() || e.Name() == SumsFile || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -31,8 +30,7 @@ func WriteSums(dir string) error {
 		if err != nil {
 			return fmt.Errorf("write %s: %w", SumsFile, err)
 		}
-		lines = append(lines, sum+"  "+e.Name()+"\n")
+		sums[e.Name()] = sum
 	}
-	sort.Strings(lines)
-	return config.WriteFile(filepath.Join(dir, SumsFile), []byte(strings.Join(lines, "")))
+	return config.WriteFile(filepath.Join(dir, SumsFile), config.FormatSums(sums))
 }

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/falcosecurity/dbg/config"
@@ -132,7 +131,7 @@ func (d *Dir) PutFile(_ context.Context, name string, data []byte, _ string) err
 }
 
 // SumsFile is the name of the digest file of each prefix.
-const SumsFile = "SHA256SUMS"
+const SumsFile = config.SumsFile
 
 // IsArtifact tells artifact files from a prefix's other files.
 func IsArtifact(name string) bool {
@@ -141,13 +140,11 @@ func IsArtifact(name string) bool {
 
 // SHA256SUMS renders objects in sha256sum's format, sorted by file name.
 func SHA256SUMS(objects []Object) []byte {
-	sorted := append([]Object(nil), objects...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].File < sorted[j].File })
-	var b strings.Builder
-	for _, o := range sorted {
-		b.WriteString(o.SHA256 + "  " + o.File + "\n")
+	sums := make(map[string]string, len(objects))
+	for _, o := range objects {
+		sums[o.File] = o.SHA256
 	}
-	return []byte(b.String())
+	return config.FormatSums(sums)
 }
 
 func samePath(a, b string) bool {
