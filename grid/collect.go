@@ -80,12 +80,17 @@ func containerReason(res Result, what string, status int, err error) string {
 	return fmt.Sprintf("%s: exit status %d", what, status)
 }
 
-// writeLogs writes the log of each distinct log path and points results at it.
+// writeLogs writes log+extra once to each distinct log path (a module and
+// a probe of one driver version share one) and points the results at it.
 func (b *Builder) writeLogs(rs []BuildResult, log, extra []byte) {
+	data := append(append([]byte{}, log...), extra...)
+	written := map[string]bool{}
 	for i := range rs {
 		p := logPath(b.opts.Out, rs[i].Entry)
-		data := append(append([]byte{}, log...), extra...)
-		if err := config.WriteFile(p, data); err == nil {
+		if !written[p] && config.WriteFile(p, data) == nil {
+			written[p] = true
+		}
+		if written[p] {
 			rs[i].Log = p
 		}
 		if rs[i].Status == Failed {
