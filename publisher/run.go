@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
 )
 
@@ -80,7 +80,7 @@ func (rep *RunReport) write(out string) error {
 	}
 	data, err := json.MarshalIndent(rep.Outcomes, "", "  ")
 	if err == nil {
-		err = os.WriteFile(filepath.Join(out, PublishFile), append(data, '\n'), 0o644)
+		err = config.WriteFile(filepath.Join(out, PublishFile), append(data, '\n'))
 	}
 	if err != nil {
 		return fmt.Errorf("%w: write %s: %v", grid.ErrInfra, PublishFile, err)
