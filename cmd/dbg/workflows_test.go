@@ -19,29 +19,13 @@ const workflowsDir = "../../.github/workflows"
 // against the real command tree: the subcommand exists and takes each flag
 // it is given. A renamed flag breaks the test, not a release.
 func TestWorkflowDbgInvocations(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(workflowsDir, "*.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no workflow in %s", workflowsDir)
-	}
-	calls := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		scripts, err := runScripts(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, s := range scripts {
-			for _, c := range dbgCalls(s) {
-				calls++
-				if err := checkDbgArgs(c.args); err != nil {
-					t.Errorf("%s:%d: %s: %v", filepath.Base(f), c.line, c.text, err)
-				}
+	calls, files := 0, map[string]bool{}
+	for _, s := range workflowScripts(t) {
+		files[s.file] = true
+		for _, c := range dbgCalls(s.script) {
+			calls++
+			if err := checkDbgArgs(c.args); err != nil {
+				t.Errorf("%s:%d: %s: %v", s.file, c.line, c.text, err)
 			}
 		}
 	}
@@ -55,10 +39,31 @@ func TestWorkflowDbgInvocations(t *testing.T) {
 // they are pasted into the script before the shell parses it (script
 // injection); values reach the shell through env instead.
 func TestWorkflowRunScriptsUseEnv(t *testing.T) {
+	for _, s := range workflowScripts(t) {
+		if strings.Contains(s.text, "${{") {
+			t.Errorf("%s:%d: run script interpolates an expression; pass it through env", s.file, s.line)
+		}
+	}
+}
+
+// fileScript is a run script and the workflow file it is in.
+type fileScript struct {
+	file string
+	script
+}
+
+// workflowScripts reads the run scripts of every workflow; no workflow at
+// all fails the test.
+func workflowScripts(t *testing.T) []fileScript {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(workflowsDir, "*.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(files) == 0 {
+		t.Fatalf("no workflow in %s", workflowsDir)
+	}
+	var out []fileScript
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -69,11 +74,10 @@ func TestWorkflowRunScriptsUseEnv(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 		for _, s := range scripts {
-			if strings.Contains(s.text, "${{") {
-				t.Errorf("%s:%d: run script interpolates an expression; pass it through env", filepath.Base(f), s.line)
-			}
+			out = append(out, fileScript{filepath.Base(f), s})
 		}
 	}
+	return out
 }
 
 func TestWorkflowChecker(t *testing.T) {
