@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/falcosecurity/dbg/grid"
+	"github.com/falcosecurity/dbg/grid/gridtest"
 )
 
 const testImage = "dbg-builder:bookworm"
@@ -26,18 +27,25 @@ func ensureBuilderImage(t *testing.T) string {
 	return testImage
 }
 
-// sharedCacheDir is where downloads from Debian's archive are kept between
-// test runs: $DBG_CACHE_DIR, else the user cache dir.
-func sharedCacheDir(t *testing.T) string {
+// startLab skips under -short, makes the builder image and starts a lab
+// of 6 real Debian kernels, its header packages kept between runs in the
+// shared cache (gridtest.CacheDir). It returns the lab and the image.
+func startLab(t *testing.T) (*gridtest.Lab, string) {
 	t.Helper()
-	if d := os.Getenv("DBG_CACHE_DIR"); d != "" {
-		return d
+	if testing.Short() {
+		t.Skip("end-to-end build: not in -short mode")
 	}
-	d, err := os.UserCacheDir()
+	image := ensureBuilderImage(t)
+	cache, err := gridtest.CacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(d, "dbg")
+	lab, err := gridtest.NewLab(t.Context(), t.TempDir(), filepath.Join(cache, "debian-headers"), 6)
+	if err != nil {
+		t.Fatalf("prepare the lab: %v", err)
+	}
+	t.Cleanup(func() { lab.Close() })
+	return lab, image
 }
 
 // assertNoContainers fails when any container carries dbg's label.

@@ -3,12 +3,10 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/falcosecurity/dbg/grid"
-	"github.com/falcosecurity/dbg/grid/gridtest"
 	"github.com/falcosecurity/dbg/publisher/ghtest"
 	"github.com/falcosecurity/dbg/publisher/s3test"
 )
@@ -18,15 +16,7 @@ import (
 // published with verified digests, a second run builds and uploads
 // nothing, and `dbg index` lists every artifact.
 func TestEndToEndRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end build: not in -short mode")
-	}
-	image := ensureBuilderImage(t)
-	lab, err := gridtest.NewLab(t.Context(), t.TempDir(), filepath.Join(sharedCacheDir(t), "debian-headers"), 6)
-	if err != nil {
-		t.Fatalf("prepare the lab: %v", err)
-	}
-	defer lab.Close()
+	lab, image := startLab(t)
 	s3 := s3test.Start(t)
 	s3.CreateBucket(t, "drivers")
 	s3.SetEnv(t)

@@ -17,16 +17,7 @@ import (
 // versions, real containers. It needs the Docker daemon and Debian's package
 // archive; without them it fails and says why.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end build: not in -short mode")
-	}
-	image := ensureBuilderImage(t)
-	cache := sharedCacheDir(t)
-	lab, err := gridtest.NewLab(t.Context(), t.TempDir(), filepath.Join(cache, "debian-headers"), 6)
-	if err != nil {
-		t.Fatalf("prepare the lab: %v", err)
-	}
-	defer lab.Close()
+	lab, image := startLab(t)
 	broken404, err := lab.AddBrokenKernel("404")
 	if err != nil {
 		t.Fatal(err)
