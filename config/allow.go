@@ -21,6 +21,8 @@ var (
 	longDigits = regexp.MustCompile(`[0-9]{10,}`)
 	// driver versions: semver with build metadata (10.0.0+driver).
 	driverVersionChars = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$`)
+	// a driver version's sha256 pin: exactly 64 lowercase hex digits.
+	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 const maxURLLen = 2048
@@ -31,3 +33,7 @@ func ValidGCCVersion(s string) bool { return gccChars.MatchString(s) }
 
 // ValidImage tells whether s is an image reference dbg accepts.
 func ValidImage(s string) bool { return len(s) <= 255 && imageChars.MatchString(s) }
+
+// ValidRelease tells whether s is a kernel release dbg accepts, as
+// kernelrelease or as a `uname -r` read from kernel headers.
+func ValidRelease(s string) bool { return releaseChars.MatchString(s) }

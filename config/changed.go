@@ -19,6 +19,11 @@ type Changes struct {
 	// WindowMoved tells that driverversions.yaml now selects other driver
 	// versions (or kinds) than at the revision: everything must be built.
 	WindowMoved bool
+	// Versions are the driver versions listed both now and at the revision
+	// whose source changed: their effective source URL (SourceURL, so a
+	// change of the top-level source template changes every version) or
+	// their sha256. Every kernel must be built again for them.
+	Versions map[string]bool
 }
 
 // ChangedSince compares the config dir in the working tree with ref (git).
@@ -32,7 +37,7 @@ func ChangedSince(ctx context.Context, dir, ref string) (*Changes, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &Changes{Configs: map[string]bool{}}
+	ch := &Changes{Configs: map[string]bool{}, Versions: map[string]bool{}}
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -49,8 +54,11 @@ func ChangedSince(ctx context.Context, dir, ref string) (*Changes, error) {
 			ch.add(diffEntry{"A", p}, top, absDir, dir)
 		}
 	}
-	ch.WindowMoved, err = windowMoved(ctx, dir, ref, ch.Configs[filepath.Join(dir, DriverVersionsFile)])
-	delete(ch.Configs, filepath.Join(dir, DriverVersionsFile))
+	dvPath := filepath.Join(dir, DriverVersionsFile)
+	if ch.Configs[dvPath] {
+		delete(ch.Configs, dvPath)
+		err = ch.driverVersions(ctx, dir, ref)
+	}
 	return ch, err
 }
 
@@ -99,28 +107,39 @@ func (ch *Changes) add(d diffEntry, top, absDir, dir string) {
 	ch.Configs[p] = true
 }
 
-// windowMoved compares the driver versions and kinds selected now and at ref.
-func windowMoved(ctx context.Context, dir, ref string, changed bool) (bool, error) {
-	if !changed {
-		return false, nil
-	}
+// driverVersions compares driverversions.yaml now and at ref: the driver
+// versions and kinds the window selects (WindowMoved), and the source of
+// every version listed in both (Versions).
+func (ch *Changes) driverVersions(ctx context.Context, dir, ref string) error {
 	now, err := LoadDriverVersions(filepath.Join(dir, DriverVersionsFile))
 	if err != nil {
-		return false, err
+		return err
 	}
 	prefix, err := git(ctx, dir, "rev-parse", "--show-prefix")
 	if err != nil {
-		return false, err
+		return err
 	}
 	old, err := git(ctx, dir, "show", ref+":"+strings.TrimSpace(prefix)+DriverVersionsFile)
 	if err != nil {
-		return true, nil // the file is new: everything is new
+		ch.WindowMoved = true // the file is new: everything is new
+		return nil
 	}
 	before, probs := DecodeDriverVersions(DriverVersionsFile+"@"+ref, []byte(old))
-	if len(probs) > 0 {
-		return true, nil
+	if probs.Err() != nil {
+		ch.WindowMoved = true
+		return nil
 	}
-	return windowKey(before) != windowKey(now), nil
+	ch.WindowMoved = windowKey(before) != windowKey(now)
+	was := map[string]DriverVersion{}
+	for _, v := range before.Versions {
+		was[v.Version] = v
+	}
+	for _, v := range now.Versions {
+		if b, ok := was[v.Version]; ok && (b.SHA256 != v.SHA256 || before.SourceURL(v.Version) != now.SourceURL(v.Version)) {
+			ch.Versions[v.Version] = true
+		}
+	}
+	return nil
 }
 
 func windowKey(dv *DriverVersions) string {

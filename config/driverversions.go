@@ -21,6 +21,9 @@ type DriverVersion struct {
 	Kinds   []Kind `yaml:"kinds"`
 	// Prerelease opts a pre-release (10.2.0-rc1+driver) into the window.
 	Prerelease bool `yaml:"prerelease,omitempty"`
+	// SHA256 pins the digest of the version's source tarball (64 lowercase
+	// hex); empty: not pinned.
+	SHA256 string `yaml:"sha256,omitempty"`
 
 	semver semver.Version
 	line   int
@@ -145,7 +148,7 @@ func versionKeys(path string, root *yaml.Node) Problems {
 		}
 		for _, item := range root.Content[i+1].Content {
 			if item.Kind == yaml.MappingNode {
-				ps = append(ps, strictKeys(path, item, "version", "kinds", "prerelease")...)
+				ps = append(ps, strictKeys(path, item, "version", "kinds", "prerelease", "sha256")...)
 			}
 		}
 	}

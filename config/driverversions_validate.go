@@ -61,6 +61,9 @@ func (v *DriverVersion) validate(path string) Problems {
 	if len(v.Kinds) == 0 {
 		add("kinds", "lists no artifact kind (module, probe)")
 	}
+	if v.SHA256 != "" && !sha256Hex.MatchString(v.SHA256) {
+		add("sha256", fmt.Sprintf("%q must be 64 lowercase hex digits (the sha256 of the source tarball)", v.SHA256))
+	}
 	seen := map[Kind]bool{}
 	for _, k := range v.Kinds {
 		if _, err := ParseKind(string(k)); err != nil {
@@ -70,6 +73,22 @@ func (v *DriverVersion) validate(path string) Problems {
 		}
 		seen[k] = true
 	}
+	return ps
+}
+
+// Warnings returns what is allowed but worth a look in a valid file read
+// from path: each version of the window without a sha256 (its source
+// tarball is not checked). Warnings never make the file invalid; they are
+// kept apart from the problems DecodeDriverVersions returns.
+func (dv *DriverVersions) Warnings(path string) Problems {
+	var ps Problems
+	for _, v := range dv.Newest() {
+		if v.SHA256 == "" {
+			ps = append(ps, Problem{Path: path, Line: v.line, Col: v.col, Field: "sha256", Severity: SeverityWarning,
+				Msg: v.Version + " is not pinned: its source tarball is not checked (the digest dbg gets is recorded in the manifest)"})
+		}
+	}
+	ps.Sort()
 	return ps
 }
 

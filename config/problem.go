@@ -11,15 +11,31 @@ import (
 // driver versions). Commands map it to exit code 1.
 var ErrInvalid = errors.New("invalid configuration")
 
+// Severity tells whether a Problem makes its file invalid. The zero value
+// is an error.
+type Severity string
+
+const (
+	// SeverityError makes the file invalid (exit code 1).
+	SeverityError Severity = ""
+	// SeverityWarning is reported but changes nothing: it never fails a
+	// command, never stops a plan and is not counted by Problems.Err.
+	SeverityWarning Severity = "warning"
+)
+
 // Problem is one thing wrong with one config file, at a position when the
 // YAML gives one (Line and Col are 1-based; 0 means unknown).
 type Problem struct {
-	Path  string `json:"path"`
-	Line  int    `json:"line,omitempty"`
-	Col   int    `json:"col,omitempty"`
-	Field string `json:"field,omitempty"`
-	Msg   string `json:"message"`
+	Path     string   `json:"path"`
+	Line     int      `json:"line,omitempty"`
+	Col      int      `json:"col,omitempty"`
+	Field    string   `json:"field,omitempty"`
+	Msg      string   `json:"message"`
+	Severity Severity `json:"severity,omitempty"`
 }
+
+// IsWarning tells whether p is a warning rather than an error.
+func (p Problem) IsWarning() bool { return p.Severity == SeverityWarning }
 
 func (p Problem) String() string {
 	var b strings.Builder
@@ -31,6 +47,9 @@ func (p Problem) String() string {
 	if p.Field != "" {
 		b.WriteString(p.Field + ": ")
 	}
+	if p.IsWarning() {
+		b.WriteString("warning: ")
+	}
 	b.WriteString(p.Msg)
 	return b.String()
 }
@@ -38,17 +57,34 @@ func (p Problem) String() string {
 // Problems is a list of problems, sorted by SortProblems for stable output.
 type Problems []Problem
 
-// Err returns nil when there are no problems, else an error wrapping
-// ErrInvalid that lists them all.
+// Err returns nil when there are no errors (warnings do not count), else an
+// error wrapping ErrInvalid that lists every error.
 func (ps Problems) Err() error {
-	if len(ps) == 0 {
+	errs := ps.Errors()
+	if len(errs) == 0 {
 		return nil
 	}
-	lines := make([]string, len(ps))
-	for i, p := range ps {
+	lines := make([]string, len(errs))
+	for i, p := range errs {
 		lines[i] = p.String()
 	}
-	return fmt.Errorf("%w: %d problem(s):\n%s", ErrInvalid, len(ps), strings.Join(lines, "\n"))
+	return fmt.Errorf("%w: %d problem(s):\n%s", ErrInvalid, len(errs), strings.Join(lines, "\n"))
+}
+
+// Errors returns the problems that are errors, in order.
+func (ps Problems) Errors() Problems { return ps.filter(false) }
+
+// Warnings returns the problems that are warnings, in order.
+func (ps Problems) Warnings() Problems { return ps.filter(true) }
+
+func (ps Problems) filter(warning bool) Problems {
+	var out Problems
+	for _, p := range ps {
+		if p.IsWarning() == warning {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Sort orders problems by path, line, column, then message.

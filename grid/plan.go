@@ -33,6 +33,11 @@ type Options struct {
 	// Only, when not nil, keeps the kernels whose config path it holds
 	// (--changed-since).
 	Only map[string]bool
+	// AllKernels are driver versions planned for every kernel, whatever
+	// Only says (--changed-since: versions whose source changed). A kernel
+	// Only leaves out gets the entries of those of them that are selected
+	// (window or driver-version filter), and no other.
+	AllKernels map[string]bool
 }
 
 // Plan crosses kernels with the selected driver versions and their kinds.
@@ -40,19 +45,37 @@ type Options struct {
 // N); with one, every listed version that matches. Kernels too old for the
 // probe get no probe entry. Entries follow kernel order (kernels sorted by
 // config path), then driver version (newest first), then kind.
+//
+// A kernel is selected when it matches the filter and is kept by Only, or,
+// when Only leaves it out, when some selected driver version is in
+// AllKernels. The selected kernels, in order, are dealt round-robin to the
+// shards.
 func Plan(kernels []*config.Kernel, dv *config.DriverVersions, opts Options) ([]Entry, error) {
 	versions := selectVersions(dv, opts.Filter.DriverVersion)
 	if len(versions) == 0 {
 		return nil, fmt.Errorf("plan: %w: --driver-version %q matches none of %d listed", ErrNoDriverVersion, opts.Filter.DriverVersion, len(dv.Versions))
 	}
+	var forAll []config.DriverVersion // the selected versions every kernel gets
+	for _, v := range versions {
+		if opts.AllKernels[v.Version] {
+			forAll = append(forAll, v)
+		}
+	}
 	var plan []Entry
 	n := 0
 	for _, k := range kernels {
-		if !opts.Filter.matchKernel(k) || (opts.Only != nil && !opts.Only[k.Path]) {
+		if !opts.Filter.matchKernel(k) {
+			continue
+		}
+		vs := versions
+		if opts.Only != nil && !opts.Only[k.Path] {
+			vs = forAll
+		}
+		if len(vs) == 0 {
 			continue
 		}
 		if opts.Shard.Has(n) {
-			plan = append(plan, kernelEntries(k, versions)...)
+			plan = append(plan, kernelEntries(k, vs)...)
 		}
 		n++
 	}

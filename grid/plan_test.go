@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/falcosecurity/dbg/config"
@@ -115,5 +116,139 @@ func TestParseShard(t *testing.T) {
 	}
 	if s, err := ParseShard("2/5"); err != nil || s != (Shard{2, 5}) {
 		t.Errorf("2/5 = %v %v", s, err)
+	}
+}
+
+// planKeys lists the plan's keys, in plan order.
+func planKeys(plan []Entry) []string {
+	var out []string
+	for _, e := range plan {
+		out = append(out, e.Key)
+	}
+	return out
+}
+
+// threeKernels are three kernels in config-path order; the amazonlinux2
+// arm64 one (4.14) is too old for the probe.
+func threeKernels() []*config.Kernel {
+	return []*config.Kernel{
+		{Path: "k/aarch64/amazonlinux2_4.14.1-1.amzn2.aarch64_1.yaml", Target: "amazonlinux2", KernelRelease: "4.14.1-1.amzn2.aarch64", KernelVersion: "1", Architecture: config.ARM64},
+		{Path: "k/x86_64/debian_6.1.2-1-amd64_1.yaml", Target: "debian", KernelRelease: "6.1.2-1-amd64", KernelVersion: "1", Architecture: config.AMD64},
+		{Path: "k/x86_64/ubuntu-generic_5.15.0-3-generic_3.yaml", Target: "ubuntu-generic", KernelRelease: "5.15.0-3-generic", KernelVersion: "3", Architecture: config.AMD64},
+	}
+}
+
+func twoVersions(t *testing.T) *config.DriverVersions {
+	t.Helper()
+	dv, probs := config.DecodeDriverVersions("dv.yaml", []byte(`versions:
+  - {version: 2.0.0+driver, kinds: [module]}
+  - {version: 1.0.0+driver, kinds: [module, probe]}
+  - {version: 0.9.0+driver, kinds: [module, probe]}
+`))
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	return dv
+}
+
+// With --changed-since, Only keeps the changed configs, and AllKernels adds
+// every kernel for the versions whose source changed.
+func TestPlanAllKernelsBesideOnly(t *testing.T) {
+	kernels, dv := threeKernels(), twoVersions(t)
+	only := map[string]bool{"k/x86_64/debian_6.1.2-1-amd64_1.yaml": true}
+	tests := []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{"only", Options{Only: only}, []string{
+			"driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.o",
+		}},
+		{"only and 1.0.0 for all", Options{Only: only, AllKernels: map[string]bool{"1.0.0+driver": true}}, []string{
+			"driver/1.0.0+driver/aarch64/falco_amazonlinux2_4.14.1-1.amzn2.aarch64_1.ko",
+			"driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.o",
+			"driver/1.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.ko",
+			"driver/1.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.o",
+		}},
+		{"nothing changed but 2.0.0", Options{Only: map[string]bool{}, AllKernels: map[string]bool{"2.0.0+driver": true}}, []string{
+			"driver/2.0.0+driver/aarch64/falco_amazonlinux2_4.14.1-1.amzn2.aarch64_1.ko",
+			"driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/2.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.ko",
+		}},
+		{"a version outside the window is not built", Options{Only: only, AllKernels: map[string]bool{"0.9.0+driver": true}}, []string{
+			"driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.o",
+		}},
+		{"unless --driver-version selects it", Options{Only: only, AllKernels: map[string]bool{"0.9.0+driver": true}, Filter: Filter{DriverVersion: Pattern{"0.9.0+driver", "2.0.0+driver"}}}, []string{
+			"driver/0.9.0+driver/aarch64/falco_amazonlinux2_4.14.1-1.amzn2.aarch64_1.ko",
+			"driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/0.9.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/0.9.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.o",
+			"driver/0.9.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.ko",
+			"driver/0.9.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.o",
+		}},
+		{"kernel filters still apply", Options{Only: only, AllKernels: map[string]bool{"1.0.0+driver": true}, Filter: Filter{Arch: Pattern{"x86_64"}}}, []string{
+			"driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.o",
+			"driver/1.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.ko",
+			"driver/1.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.o",
+		}},
+		{"without Only, AllKernels adds nothing", Options{AllKernels: map[string]bool{"1.0.0+driver": true}, Filter: Filter{Target: Pattern{"debian"}}}, []string{
+			"driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko",
+			"driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.o",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := Plan(kernels, dv, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := planKeys(plan); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// Shards of an Only+AllKernels plan deal the selected kernels round-robin:
+// kernel n (0-based, among those with builds) goes to shard n mod N + 1.
+func TestShardsWithAllKernels(t *testing.T) {
+	kernels, dv := threeKernels(), twoVersions(t)
+	opts := Options{
+		Only:       map[string]bool{"k/x86_64/debian_6.1.2-1-amd64_1.yaml": true},
+		AllKernels: map[string]bool{"1.0.0+driver": true},
+	}
+	want := map[int][]string{ // shard of 2 -> configs
+		1: {"k/aarch64/amazonlinux2_4.14.1-1.amzn2.aarch64_1.yaml", "k/x86_64/ubuntu-generic_5.15.0-3-generic_3.yaml"},
+		2: {"k/x86_64/debian_6.1.2-1-amd64_1.yaml"},
+	}
+	total := 0
+	for i := 1; i <= 2; i++ {
+		opts.Shard = Shard{i, 2}
+		part, err := Plan(kernels, dv, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(part)
+		var got []string
+		for _, e := range part {
+			if len(got) == 0 || got[len(got)-1] != e.Config {
+				got = append(got, e.Config)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want[i], " ") {
+			t.Errorf("shard %d/2: %v, want %v", i, got, want[i])
+		}
+	}
+	if total != 6 {
+		t.Errorf("shards hold %d entries, the plan 6", total)
 	}
 }

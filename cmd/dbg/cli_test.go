@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -106,9 +107,54 @@ func TestValidateNamesTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, code := dbg(t, "--config-dir", bad, "validate")
-	want := path + ":8:1: driverversion: the driver version is not set per kernel: dbg crosses every kernel with the driver versions of driverversions.yaml; remove this key\n" +
-		"1 problem(s) in 1 file(s); 4 valid kernel config(s)\n"
+	dvPath := filepath.Join(bad, "driverversions.yaml")
+	want := dvPath + ":6:5: sha256: warning: 10.0.0+driver is not pinned: its source tarball is not checked (the digest dbg gets is recorded in the manifest)\n" +
+		dvPath + ":10:5: sha256: warning: 9.1.0+driver is not pinned: its source tarball is not checked (the digest dbg gets is recorded in the manifest)\n" +
+		path + ":8:1: driverversion: the driver version is not set per kernel: dbg crosses every kernel with the driver versions of driverversions.yaml; remove this key\n" +
+		"1 problem(s) in 1 file(s); 4 valid kernel config(s); 2 warning(s)\n"
 	if code != 1 || out != want {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, want)
+	}
+}
+
+// Unpinned versions of the window are warnings: validate prints them and
+// still exits 0; plan neither prints them nor refuses to plan.
+func TestValidateWarnsUnpinnedVersions(t *testing.T) {
+	dvPath := filepath.Join(testKernels, "driverversions.yaml")
+	out, _, code := dbg(t, "--config-dir", testKernels, "validate")
+	want := dvPath + ":6:5: sha256: warning: 10.0.0+driver is not pinned: its source tarball is not checked (the digest dbg gets is recorded in the manifest)\n" +
+		dvPath + ":10:5: sha256: warning: 9.1.0+driver is not pinned: its source tarball is not checked (the digest dbg gets is recorded in the manifest)\n" +
+		"ok: 5 kernel config(s) valid; 2 warning(s)\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, want)
+	}
+	if _, errOut, code := dbg(t, "--config-dir", testKernels, "plan"); code != 0 || strings.Contains(errOut, "warning") {
+		t.Errorf("plan: exit %d, stderr: %s", code, errOut)
+	}
+
+	pinned := t.TempDir()
+	if err := os.CopyFS(pinned, os.DirFS(testKernels)); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(dvPath)
+	pin := "\n    sha256: " + strings.Repeat("0", 64) + "\n"
+	data = bytes.Replace(data, []byte(`"10.0.0+driver"`+"\n"), []byte(`"10.0.0+driver"`+pin), 1)
+	data = bytes.Replace(data, []byte(`"9.1.0+driver"`+"\n"), []byte(`"9.1.0+driver"`+pin), 1)
+	if err := os.WriteFile(filepath.Join(pinned, "driverversions.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := dbg(t, "--config-dir", pinned, "validate"); code != 0 || out != "ok: 5 kernel config(s) valid\n" {
+		t.Errorf("pinned: exit %d, output:\n%s", code, out)
+	}
+
+	bad := filepath.Join(pinned, "driverversions.yaml")
+	if err := os.WriteFile(bad, bytes.Replace(data, []byte(strings.Repeat("0", 64)), []byte("XYZ"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = dbg(t, "--config-dir", pinned, "validate")
+	want = bad + ":6:5: sha256: \"XYZ\" must be 64 lowercase hex digits (the sha256 of the source tarball)\n" +
+		"1 problem(s) in 1 file(s); 5 valid kernel config(s)\n"
+	if code != 1 || out != want {
+		t.Errorf("bad pin: exit %d, output:\n%s\nwant:\n%s", code, out, want)
 	}
 }

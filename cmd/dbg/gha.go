@@ -23,7 +23,8 @@ func actionsFromEnv() actions {
 	return actions{enabled: os.Getenv("GITHUB_ACTIONS") == "true", summary: os.Getenv("GITHUB_STEP_SUMMARY")}
 }
 
-// problems annotates each config problem on its file and line.
+// problems annotates each config problem on its file and line: errors as
+// ::error, warnings as ::warning.
 func (a actions) problems(w io.Writer, probs config.Problems) {
 	if !a.enabled {
 		return
@@ -36,7 +37,11 @@ func (a actions) problems(w io.Writer, probs config.Problems) {
 		if p.Field != "" {
 			props += ",title=" + escapeProperty(p.Field)
 		}
-		fmt.Fprintf(w, "::error %s::%s\n", props, escapeData(p.Msg))
+		command := "error"
+		if p.IsWarning() {
+			command = "warning"
+		}
+		fmt.Fprintf(w, "::%s %s::%s\n", command, props, escapeData(p.Msg))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ func (f *planFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.arch, "arch", "", "architectures, a pattern (amd64 or x86_64, arm64 or aarch64)")
 	fl.StringVar(&f.target, "target", "", "targets, a pattern (ubuntu-*,debian)")
 	fl.StringVar(&f.kernelRelease, "kernelrelease", "", "kernel releases, a pattern (6.1.*)")
-	fl.StringVar(&f.changedSince, "changed-since", "", "only kernels whose configs were added or modified since this git revision (everything when driverversions.yaml moved the window)")
+	fl.StringVar(&f.changedSince, "changed-since", "", "only kernels whose configs were added or modified since this git revision (everything when driverversions.yaml moved the window; every kernel for a version whose source or sha256 changed)")
 	fl.StringVar(&f.shard, "shard", "", "build only part I of N of the plan (I/N, 1-based); a kernel's builds stay in one shard")
 }
 
@@ -64,7 +65,7 @@ func (f *planFlags) plan(ctx context.Context, stderr io.Writer) ([]grid.Entry, *
 		actionsFromEnv().problems(stderr, probs)
 		return nil, nil, fmt.Errorf("plan: %w: %d problem(s) in %d file(s); run dbg validate", config.ErrInvalid, len(probs), probs.Files())
 	}
-	if opts.Only, err = f.changed(ctx, stderr); err != nil {
+	if opts.Only, opts.AllKernels, err = f.changed(ctx, stderr); err != nil {
 		return nil, nil, err
 	}
 	plan, err := grid.Plan(kernels, dv, opts)
@@ -75,22 +76,31 @@ func (f *planFlags) plan(ctx context.Context, stderr io.Writer) ([]grid.Entry, *
 	return plan, dv, nil
 }
 
-// changed applies --changed-since: the config paths to keep (nil: all).
-// Deleted configs are reported, not built.
-func (f *planFlags) changed(ctx context.Context, stderr io.Writer) (map[string]bool, error) {
+// changed applies --changed-since: the config paths to keep (nil: all) and
+// the driver versions to build for every kernel (their source or sha256
+// changed). Deleted configs are reported, not built.
+func (f *planFlags) changed(ctx context.Context, stderr io.Writer) (only, allKernels map[string]bool, err error) {
 	if f.changedSince == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ch, err := config.ChangedSince(ctx, *f.configDir, f.changedSince)
 	if err != nil {
-		return nil, fmt.Errorf("--changed-since %s: %w", f.changedSince, err)
+		return nil, nil, fmt.Errorf("--changed-since %s: %w", f.changedSince, err)
 	}
 	for _, d := range ch.Deleted {
 		fmt.Fprintf(stderr, "deleted since %s (not built): %s\n", f.changedSince, d)
 	}
 	if ch.WindowMoved {
 		slog.Info("driverversions.yaml moved the window: planning every kernel", "since", f.changedSince)
-		return nil, nil
+		return nil, nil, nil
 	}
-	return ch.Configs, nil
+	if len(ch.Versions) > 0 {
+		versions := make([]string, 0, len(ch.Versions))
+		for v := range ch.Versions {
+			versions = append(versions, v)
+		}
+		sort.Strings(versions)
+		slog.Info("driverversions.yaml changed the source or sha256 of driver versions: planning every kernel for them", "since", f.changedSince, "versions", versions)
+	}
+	return ch.Configs, ch.Versions, nil
 }

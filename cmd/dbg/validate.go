@@ -12,12 +12,16 @@ import (
 func newValidateCmd(configDir *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",
-		Short: "Check every kernel config and driverversions.yaml; list every problem as path:line:col: message",
+		Short: "Check every kernel config and driverversions.yaml; list every problem (and warning) as path:line:col: message",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			dvPath := filepath.Join(*configDir, config.DriverVersionsFile)
-			_, probs := config.ReadDriverVersions(dvPath)
+			dv, probs := config.ReadDriverVersions(dvPath)
+			if dv != nil && probs.Err() == nil {
+				probs = append(probs, dv.Warnings(dvPath)...)
+				probs.Sort()
+			}
 			kernels, kProbs, err := config.Load(cmd.Context(), *configDir)
 			if err != nil {
 				return err
@@ -27,11 +31,15 @@ func newValidateCmd(configDir *string) *cobra.Command {
 				fmt.Fprintln(out, p)
 			}
 			actionsFromEnv().problems(cmd.ErrOrStderr(), probs)
-			if len(probs) > 0 {
-				fmt.Fprintf(out, "%d problem(s) in %d file(s); %d valid kernel config(s)\n", len(probs), probs.Files(), len(kernels))
+			errs, warnings := probs.Errors(), ""
+			if n := len(probs) - len(errs); n > 0 {
+				warnings = fmt.Sprintf("; %d warning(s)", n)
+			}
+			if len(errs) > 0 {
+				fmt.Fprintf(out, "%d problem(s) in %d file(s); %d valid kernel config(s)%s\n", len(errs), errs.Files(), len(kernels), warnings)
 				return fmt.Errorf("validate %s: %w", *configDir, config.ErrInvalid)
 			}
-			fmt.Fprintf(out, "ok: %d kernel config(s) valid\n", len(kernels))
+			fmt.Fprintf(out, "ok: %d kernel config(s) valid%s\n", len(kernels), warnings)
 			return nil
 		},
 	}
