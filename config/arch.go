@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"debug/elf"
+	"fmt"
+)
 
 // Arch is a kernel architecture as configs spell it (Debian style).
 type Arch string
@@ -24,6 +27,17 @@ func (a Arch) Machine() string {
 		return "aarch64"
 	}
 	return ""
+}
+
+// ELFMachine is the ELF machine of kernel modules for the architecture.
+func (a Arch) ELFMachine() elf.Machine {
+	switch a {
+	case AMD64:
+		return elf.EM_X86_64
+	case ARM64:
+		return elf.EM_AARCH64
+	}
+	return elf.EM_NONE
 }
 
 // ArchFromMachine maps x86_64/aarch64 back to amd64/arm64.

@@ -2,6 +2,7 @@ package grid
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -120,5 +121,66 @@ func TestBuildFailureDoesNotStopOthers(t *testing.T) {
 	}
 	if report.Failed != len(plan) || report.Infra {
 		t.Fatalf("failed %d of %d, infra %v", report.Failed, len(plan), report.Infra)
+	}
+}
+
+// A build's output is taken only when its script succeeded and the
+// artifact passes the checks: a leftover next to a failed status, or an
+// artifact that is not what was asked for, is never installed.
+func TestBuildTakesOnlyCheckedOutput(t *testing.T) {
+	b, out := fakeBuilder(t, []string{"/fakebuilder",
+		"write /out/headers/status 0", "write /out/uname-r 6.1.0-1-amd64",
+		"write /out/b0/status 2", "copy /fakebuilder /out/b0/artifact", // module: failed, left a file
+		"write /out/b1/status 0", "copy /fakebuilder /out/b1/artifact", // probe: "succeeded", not a probe
+	}, BuildOptions{Jobs: 1})
+	plan, dv := fakePlan(t, 1)
+	b.versions = dv
+	report, err := b.Build(t.Context(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[config.Kind]string{config.Module: "exit status 2", config.Probe: "check falco_debian_6.1.0-1-amd64_1.o: ELF type ET_EXEC"}
+	for _, r := range report.Builds {
+		if r.Status != Failed || !strings.Contains(r.Reason, want[r.Kind]) || r.Infra {
+			t.Errorf("%s: %s %q, want failed with %q", r.File, r.Status, r.Reason, want[r.Kind])
+		}
+		if r.UnameR != "6.1.0-1-amd64" || r.SourceSHA256 == "" {
+			t.Errorf("%s: uname -r %q, source sha256 %q not recorded", r.File, r.UnameR, r.SourceSHA256)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(out, "driver", "*", "*", "falco_*")); len(files) > 0 {
+		t.Errorf("installed: %v", files)
+	}
+}
+
+// A pinned source whose bytes differ fails every build of that version,
+// before any container, with both digests; other versions build on.
+func TestBuildPinnedSourceMismatch(t *testing.T) {
+	b, _ := fakeBuilder(t, []string{"/fakebuilder", "write /out/headers/status 0"}, BuildOptions{Jobs: 1})
+	plan, dv := fakePlan(t, 1)
+	actual := fmt.Sprintf("%x", sha256.Sum256([]byte("content of /src/1.0.0+driver.tar.gz")))
+	pin := strings.Repeat("ab", 32)
+	dv.Versions = append(dv.Versions, config.DriverVersion{Version: "2.0.0+driver", Kinds: []config.Kind{config.Module}, SHA256: pin})
+	dv.Versions[0].SHA256 = actual // pinned right
+	b.versions = dv
+	plan = append(plan, Entry{DriverVersion: "2.0.0+driver", Arch: "x86_64", Target: "debian", KernelRelease: plan[0].KernelRelease,
+		KernelVersion: "1", Kind: config.Module, File: plan[0].File, Key: "driver/2.0.0+driver/x86_64/" + plan[0].File, Kernel: plan[0].Kernel})
+	report, err := b.Build(t.Context(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := fmt.Sprintf("%x", sha256.Sum256([]byte("content of /src/2.0.0+driver.tar.gz")))
+	for _, r := range report.Builds {
+		mismatch := strings.Contains(r.Reason, "sha256 "+wrong) && strings.Contains(r.Reason, "pins "+pin)
+		switch r.DriverVersion {
+		case "2.0.0+driver":
+			if r.Status != Failed || !mismatch || r.Infra || r.SourceSHA256 != wrong {
+				t.Errorf("%s: %s %q (source %s), want failed with both digests, not infrastructure", r.Key, r.Status, r.Reason, r.SourceSHA256)
+			}
+		default:
+			if mismatch || !strings.Contains(r.Reason, "building") || r.SourceSHA256 != actual {
+				t.Errorf("%s: %q (source %s), want it to reach the container", r.Key, r.Reason, r.SourceSHA256)
+			}
+		}
 	}
 }

@@ -11,59 +11,71 @@ import (
 	"github.com/falcosecurity/dbg/config"
 )
 
-// collect turns what the container left in work into results: it writes
-// the logs and installs the built files into the output folder.
-func (b *Builder) collect(k *config.Kernel, ready []versionBuild, work string, res Result) []BuildResult {
-	headersLog, _ := os.ReadFile(filepath.Join(work, "headers.log"))
-	status, err := readInt(filepath.Join(work, "headers.status"))
+// collect turns what the container left in work (the container protocol
+// of wrapper.go) into results: it writes the logs, checks each artifact and
+// installs those that pass into the output folder.
+func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Result) []BuildResult {
+	hdir := filepath.Join(work, headersStep)
+	headersLog, _ := os.ReadFile(filepath.Join(hdir, logFile))
+	status, err := readInt(filepath.Join(hdir, statusFile))
 	if err != nil || status != 0 {
-		reason := containerReason(res, "preparing kernel headers", status, err) + lastLine(headersLog)
-		out := resultsOf(ready, Failed, reason, false, 0)
-		b.writeLogs(out, headersLog, res.Log)
+		reason := containerReason(res, "preparing kernel headers", status, err) + firstError(headersLog)
+		out := stepResults(steps, Failed, reason, false, 0)
+		for i := range out {
+			b.writeLog(&out[i], append(headersLog, res.Log...))
+		}
 		return out
 	}
-	var out []BuildResult
-	for i, vb := range ready {
-		out = append(out, b.collectVersion(vb, filepath.Join(work, fmt.Sprintf("v%d", i)), headersLog, res)...)
-	}
-	return out
-}
-
-func (b *Builder) collectVersion(vb versionBuild, dir string, headersLog []byte, res Result) []BuildResult {
-	buildLog, _ := os.ReadFile(filepath.Join(dir, "build.log"))
-	status, err := readInt(filepath.Join(dir, "status"))
-	ms, _ := readInt(filepath.Join(dir, "ms"))
-	out := make([]BuildResult, len(vb.entries))
-	for i, e := range vb.entries {
-		r := BuildResult{Entry: e, Duration: float64(ms) / 1000}
-		src := filepath.Join(dir, string(e.Kind)+e.Kind.Ext())
-		switch {
-		case err != nil || !kindBuilt(e.Kind, status, vb, src):
-			r.Status, r.Reason = Failed, containerReason(res, "building "+e.File, status, err)+lastLine(buildLog)
-		default:
-			r.Status = Built
-			var ierr error
-			if r.SHA256, r.Size, ierr = config.CopyFile(src, filepath.Join(b.opts.Out, filepath.FromSlash(e.Key))); ierr != nil {
-				r.Status, r.Reason, r.Infra = Failed, "install artifact: "+ierr.Error(), true
-			}
-		}
+	unameR := readUnameR(work)
+	unameErr := checkUnameR(unameR, k)
+	out := make([]BuildResult, len(steps))
+	for i, s := range steps {
+		r := b.collectStep(k, s, filepath.Join(work, buildStep(i)), res, unameR, unameErr)
+		buildLog, _ := os.ReadFile(filepath.Join(work, buildStep(i), logFile))
+		b.writeLog(&r, append(append(headersLog, '\n'), buildLog...))
 		out[i] = r
 	}
-	b.writeLogs(out, append(append(headersLog, '\n'), buildLog...), nil)
 	return out
 }
 
-// kindBuilt tells whether the kind's output is trustworthy. driverkit's
-// script builds the module first, then the probe: when it fails with the
-// module on disk and a probe requested, the probe step is what failed.
-func kindBuilt(kind config.Kind, status int, vb versionBuild, path string) bool {
-	if _, err := os.Stat(path); err != nil {
-		return false
+// collectStep is the result of one build: failed unless its script
+// succeeded and its artifact passes the checks.
+func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, unameR string, unameErr error) BuildResult {
+	status, err := readInt(filepath.Join(dir, statusFile))
+	ms, _ := readInt(filepath.Join(dir, msFile))
+	r := BuildResult{Entry: s.Entry, Duration: float64(ms) / 1000, SourceSHA256: s.sourceSHA256, UnameR: unameR}
+	fail := func(reason string) BuildResult {
+		r.Status, r.Reason = Failed, reason
+		return r
 	}
-	if status == 0 {
-		return true
+	if err != nil || status != 0 {
+		buildLog, _ := os.ReadFile(filepath.Join(dir, logFile))
+		return fail(containerReason(res, "building "+s.File, status, err) + firstError(buildLog))
 	}
-	return kind == config.Module && len(vb.entries) > 1
+	src := filepath.Join(dir, artifactFile)
+	if _, err := os.Stat(src); err != nil {
+		return fail(containerReason(res, "building "+s.File, status, nil))
+	}
+	if unameErr != nil {
+		return fail("check " + s.File + ": " + unameErr.Error())
+	}
+	if err := checkArtifact(src, s.Entry, k, unameR); err != nil {
+		return fail("check " + s.File + ": " + err.Error())
+	}
+	sum, size, err := config.CopyFile(src, filepath.Join(b.opts.Out, filepath.FromSlash(s.Key)))
+	if err != nil {
+		r.Infra = true
+		return fail("install artifact: " + err.Error())
+	}
+	r.Status, r.SHA256, r.Size = Built, sum, size
+	return r
+}
+
+// readUnameR reads the `uname -r` the wrapper found in the headers ("" if
+// none; checkUnameR says why that fails).
+func readUnameR(work string) string {
+	data, _ := os.ReadFile(filepath.Join(work, unameFile))
+	return strings.TrimSpace(string(data))
 }
 
 func containerReason(res Result, what string, status int, err error) string {
@@ -80,38 +92,15 @@ func containerReason(res Result, what string, status int, err error) string {
 	return fmt.Sprintf("%s: exit status %d", what, status)
 }
 
-// writeLogs writes log+extra once to each distinct log path (a module and
-// a probe of one driver version share one) and points the results at it.
-func (b *Builder) writeLogs(rs []BuildResult, log, extra []byte) {
-	data := append(append([]byte{}, log...), extra...)
-	written := map[string]bool{}
-	for i := range rs {
-		p := logPath(b.opts.Out, rs[i].Entry)
-		if !written[p] && config.WriteFile(p, data) == nil {
-			written[p] = true
-		}
-		if written[p] {
-			rs[i].Log = p
-		}
-		if rs[i].Status == Failed {
-			rs[i].LogTail = tail(data, 20)
-		}
+// writeLog writes log as the log file of r and points r at it.
+func (b *Builder) writeLog(r *BuildResult, log []byte) {
+	p := logPath(b.opts.Out, r.Entry)
+	if config.WriteFile(p, log) == nil {
+		r.Log = p
 	}
-}
-
-// lastLine is ": <the last line of log that is not a shell trace>", to
-// put the likely cause of a failure into its reason.
-func lastLine(log []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "+") {
-			if len(l) > 200 {
-				l = l[:200] + "..."
-			}
-			return ": " + l
-		}
+	if r.Status == Failed {
+		r.LogTail = tail(log, 20)
 	}
-	return ""
 }
 
 func tail(data []byte, lines int) string {

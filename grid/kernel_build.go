@@ -33,13 +33,20 @@ func (vb versionBuild) kinds() []config.Kind {
 	return kinds
 }
 
+// step is one build of a job: one plan entry, with what its build found
+// out before the container ran.
+type step struct {
+	Entry
+	sourceSHA256 string // digest of the driver source tarball
+}
+
 // buildKernel builds one kernel and returns a result per entry. Every
 // result has a log: the build's, or one that says why it did not run.
 func (b *Builder) buildKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	rs := b.runKernel(ctx, kb)
 	for i := range rs {
 		if rs[i].Log == "" && rs[i].Status != Built {
-			b.writeLogs(rs[i:i+1], []byte(rs[i].Reason+"\n"), nil)
+			b.writeLog(&rs[i], []byte(rs[i].Reason+"\n"))
 		}
 	}
 	return rs
@@ -53,7 +60,7 @@ func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	}
 	work, err := os.MkdirTemp(b.workDir, "job-")
 	if err != nil {
-		return append(failed, resultsOf(ready, Failed, "create work folder: "+err.Error(), true, time.Since(start))...)
+		return append(failed, stepResults(ready, Failed, "create work folder: "+err.Error(), true, time.Since(start))...)
 	}
 	defer os.RemoveAll(work)
 	job.HostOut = work
@@ -63,10 +70,10 @@ func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 		if ctx.Err() != nil {
 			status, infra = Skipped, false
 		}
-		return append(failed, resultsOf(ready, status, "run build container: "+err.Error(), infra, time.Since(start))...)
+		return append(failed, stepResults(ready, status, "run build container: "+err.Error(), infra, time.Since(start))...)
 	}
 	if res.OutputErr != nil {
-		return append(failed, resultsOf(ready, Failed, "build container output rejected: "+res.OutputErr.Error(), false, res.Duration)...)
+		return append(failed, stepResults(ready, Failed, "build container output rejected: "+res.OutputErr.Error(), false, res.Duration)...)
 	}
 	built := b.collect(kb.kernel, ready, work, res)
 	for i := range built {
@@ -76,12 +83,12 @@ func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 }
 
 // prepare fetches the inputs and renders the scripts. It returns the job,
-// the versions ready to build and the results of those that failed already.
-func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []versionBuild, []BuildResult) {
+// the builds ready to run and the results of those that failed already.
+func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []BuildResult) {
 	k := kb.kernel
 	job := Job{
 		Name: k.ID(), Image: b.imageFor(k), Cmd: []string{"/bin/bash", "/dbg/run.sh"},
-		OutDir: "/out", Limits: b.opts.Limits, Scratch: []string{"/tmp"},
+		OutDir: outDir, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
 	headers, err := b.headerFiles(ctx, k)
 	if err != nil {
@@ -92,18 +99,23 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []versionBu
 		data, _ := base64.StdEncoding.DecodeString(k.KernelConfigData) // validated
 		job.Files = append(job.Files, File{Path: kernelConfig, Mode: 0o644, Data: data})
 	}
-	var ready []versionBuild
+	var ready []step
 	var failed []BuildResult
 	for _, vb := range kb.versions {
-		files, err := b.versionFiles(ctx, k, vb, len(ready))
+		steps, files, err := b.versionFiles(ctx, k, vb, len(ready))
 		if err != nil {
-			failed = append(failed, failAll(ctx, []versionBuild{vb}, "driver "+vb.version.Version+": ", err)...)
+			rs := failAll(ctx, []versionBuild{vb}, "driver "+vb.version.Version+": ", err)
+			failed = append(failed, withSource(rs, steps)...)
 			continue
 		}
 		job.Files = append(job.Files, files...)
-		ready = append(ready, vb)
+		ready = append(ready, steps...)
 	}
-	job.Files = append(job.Files, File{Path: "/dbg/run.sh", Mode: 0o755, Data: []byte(wrapperScript(len(ready), b.opts.Timeout))})
+	kinds := make([]config.Kind, len(ready))
+	for i, s := range ready {
+		kinds[i] = s.Kind
+	}
+	job.Files = append(job.Files, File{Path: "/dbg/run.sh", Mode: 0o755, Data: []byte(wrapperScript(kinds, b.opts.Timeout))})
 	job.Timeout = time.Duration(len(ready)+1)*b.opts.Timeout + time.Minute
 	return job, ready, failed
 }
@@ -126,23 +138,47 @@ func (b *Builder) headerFiles(ctx context.Context, k *config.Kernel) ([]File, er
 	return files, nil
 }
 
-// versionFiles fetches the driver source and renders the scripts of the
-// version that will run as /dbg/v<slot>.
-func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb versionBuild, slot int) ([]File, error) {
-	blob, err := b.fetcher.Fetch(ctx, b.versions.SourceURL(vb.version.Version))
+// versionFiles fetches the driver source of one version, checks it against
+// its pin, and renders the scripts of each of its builds; the first runs as
+// step first. The steps come back even on error once the source is known,
+// to record its digest.
+func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb versionBuild, first int) ([]step, []File, error) {
+	url := b.versions.SourceURL(vb.version.Version)
+	blob, err := b.fetcher.Fetch(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("fetch driver source: %w", err)
+		return nil, nil, fmt.Errorf("fetch driver source: %w", err)
 	}
-	vs, err := renderVersion(k, vb.version, vb.kinds(), b.imageFor(k), b.gccFor(k))
-	if err != nil {
-		return nil, err
+	steps := make([]step, len(vb.entries))
+	for i, e := range vb.entries {
+		steps[i] = step{Entry: e, sourceSHA256: blob.SHA256}
 	}
-	dir := fmt.Sprintf("/dbg/v%d/", slot)
-	return []File{
-		{Path: srcDir + "/" + vb.version.Version + ".tar.gz", Mode: 0o644, HostPath: blob.Path},
-		{Path: dir + "libs.sh", Mode: 0o755, Data: []byte(vs.Libs)},
-		{Path: dir + "build.sh", Mode: 0o755, Data: []byte(vs.Build)},
-	}, nil
+	if pin := vb.version.SHA256; pin != "" && pin != blob.SHA256 {
+		return steps, nil, fmt.Errorf("driver source %s has sha256 %s, but driverversions.yaml pins %s", url, blob.SHA256, pin)
+	}
+	files := []File{{Path: srcDir + "/" + vb.version.Version + ".tar.gz", Mode: 0o644, HostPath: blob.Path}}
+	for i, s := range steps {
+		vs, err := renderVersion(k, vb.version, s.Kind, b.imageFor(k), b.gccFor(k))
+		if err != nil {
+			return steps, nil, err
+		}
+		dir := "/dbg/" + buildStep(first+i) + "/"
+		files = append(files,
+			File{Path: dir + "libs.sh", Mode: 0o755, Data: []byte(vs.Libs)},
+			File{Path: dir + "build.sh", Mode: 0o755, Data: []byte(vs.Build)})
+	}
+	return steps, files, nil
+}
+
+// withSource records the source digest of steps in their results.
+func withSource(rs []BuildResult, steps []step) []BuildResult {
+	for i := range rs {
+		for _, s := range steps {
+			if s.Key == rs[i].Key {
+				rs[i].SourceSHA256 = s.sourceSHA256
+			}
+		}
+	}
+	return rs
 }
 
 // failAll fails (or, when the run was interrupted, skips) every entry.
@@ -172,6 +208,16 @@ func resultsOf(vbs []versionBuild, status Status, reason string, infra bool, d t
 	return out
 }
 
+// stepResults are results of steps that did not run, with what they knew.
+func stepResults(steps []step, status Status, reason string, infra bool, d time.Duration) []BuildResult {
+	out := make([]BuildResult, len(steps))
+	for i, s := range steps {
+		out[i] = results([]Entry{s.Entry}, status, reason, infra, d)[0]
+		out[i].SourceSHA256 = s.sourceSHA256
+	}
+	return out
+}
+
 func (b *Builder) imageFor(k *config.Kernel) string {
 	if k.BuilderImage != "" {
 		return k.BuilderImage
@@ -186,6 +232,7 @@ func (b *Builder) gccFor(k *config.Kernel) string {
 	return b.opts.GCCVersion
 }
 
+// logPath is the log file of one build: logs/<driver version>/<arch>/<file>.log.
 func logPath(out string, e Entry) string {
-	return filepath.Join(out, "logs", e.DriverVersion, e.Arch, e.Target+"_"+e.KernelRelease+"_"+e.KernelVersion+".log")
+	return filepath.Join(out, "logs", e.DriverVersion, e.Arch, e.File+".log")
 }

@@ -30,11 +30,10 @@ var offlineUnsupported = map[string]string{
 	"sles":    "sles's recipe installs headers with the package manager inside the container",
 }
 
-// versionScripts are the scripts that build one driver version.
-type versionScripts struct {
-	DriverVersion string
-	Libs, Build   string
-	Module, Probe bool
+// buildScripts are the scripts of one build: unpack the driver source,
+// then build one kind of artifact.
+type buildScripts struct {
+	Libs, Build string
 }
 
 // headerPath is where the i-th header URL is copied in the container.
@@ -134,21 +133,20 @@ func headerURLs(k *config.Kernel) []string {
 	return keep
 }
 
-// renderVersion renders the libs download and build scripts of one driver
-// version, with the builder image and gcc forced so that driverkit never
-// lists registry tags.
-func renderVersion(k *config.Kernel, dv config.DriverVersion, kinds []config.Kind, image, gcc string) (versionScripts, error) {
+// renderVersion renders the libs download and build scripts of one kind of
+// one driver version, with the builder image and gcc forced so that
+// driverkit never lists registry tags, and dbg's patches applied.
+func renderVersion(k *config.Kernel, dv config.DriverVersion, kind config.Kind, image, gcc string) (buildScripts, error) {
 	// driverkit lists registry tags (and exits the process when it finds
 	// none) unless both an image and a gcc are forced; "auto" means none.
 	// Both reach the script or the Docker API: allowlisted like config values.
 	if !config.ValidImage(image) || strings.HasPrefix(image, "auto") || !config.ValidGCCVersion(gcc) {
-		return versionScripts{}, fmt.Errorf("render build script: a valid builder image and gcc version are required (got %q, %q)", image, gcc)
+		return buildScripts{}, fmt.Errorf("render build script: a valid builder image and gcc version are required (got %q, %q)", image, gcc)
 	}
 	b, err := builder.Factory(builder.Type(k.Target))
 	if err != nil {
-		return versionScripts{}, fmt.Errorf("render build script: %w", err)
+		return buildScripts{}, fmt.Errorf("render build script: %w", err)
 	}
-	vs := versionScripts{DriverVersion: dv.Version}
 	build := &builder.Build{
 		TargetType:       builder.Type(k.Target),
 		KernelConfigData: k.KernelConfigData,
@@ -160,22 +158,25 @@ func renderVersion(k *config.Kernel, dv config.DriverVersion, kinds []config.Kin
 		GCCVersion:       gcc,
 		KernelUrls:       k.KernelURLs,
 	}
-	for _, kind := range kinds {
-		switch kind {
-		case config.Module:
-			vs.Module, build.ModuleFilePath = true, "/out/module.ko"
-		case config.Probe:
-			vs.Probe, build.ProbeFilePath = true, "/out/probe.o"
-		}
+	// driverkit only tests these for being set: the wrapper collects the
+	// artifact from where the script leaves it (builtPath).
+	switch kind {
+	case config.Module:
+		build.ModuleFilePath = outDir + "/" + artifactFile
+	case config.Probe:
+		build.ProbeFilePath = outDir + "/" + artifactFile
 	}
 	cfg := builder.Config{DriverName: config.DriverName, DeviceName: config.DriverName, DownloadBaseURL: "file://" + srcDir, Build: build}
+	var vs buildScripts
 	if vs.Libs, err = builder.LibsDownloadScript(cfg); err != nil {
 		return vs, fmt.Errorf("render libs script: %w", err)
 	}
-	if vs.Build, err = builder.Script(b, cfg, kernelRelease(k)); err != nil {
+	script, err := builder.Script(b, cfg, kernelRelease(k))
+	if err != nil {
 		return vs, fmt.Errorf("render build script: %w", err)
 	}
-	return vs, nil
+	vs.Build, err = patchScript(script)
+	return vs, err
 }
 
 func execTemplate(name, text string, data any) (string, error) {

@@ -41,27 +41,24 @@ func TestDebianHeadersPickTheConfigFlavour(t *testing.T) {
 	}
 }
 
+// One script per kind: a module build never builds the probe, nor the reverse.
 func TestRenderVersionKinds(t *testing.T) {
 	k := debianKernel("6.1.170-3-amd64")
 	dv := config.DriverVersion{Version: "9.1.0+driver"}
-	vs, err := renderVersion(k, dv, []config.Kind{config.Module, config.Probe}, "dbg-builder:bookworm", "12")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"make CC=/usr/bin/gcc-12 driver", "make bpf", "-DDRIVER_VERSION=9.1.0+driver"} {
-		if !strings.Contains(vs.Build, want) {
-			t.Errorf("build script lacks %q:\n%s", want, vs.Build)
+	for kind, tc := range map[config.Kind]struct{ want, not string }{
+		config.Module: {"make CC=/usr/bin/gcc-12 driver", "make bpf"},
+		config.Probe:  {"make bpf", "make CC=/usr/bin/gcc-12 driver"},
+	} {
+		vs, err := renderVersion(k, dv, kind, "dbg-builder:bookworm", "12")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !strings.Contains(vs.Libs, "file:///dbg/src/9.1.0+driver.tar.gz") {
-		t.Errorf("libs script must read the copied-in source:\n%s", vs.Libs)
-	}
-	vs, err = renderVersion(k, dv, []config.Kind{config.Module}, "dbg-builder:bookworm", "12")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(vs.Build, "make bpf") || vs.Probe {
-		t.Errorf("module-only build must not build the probe:\n%s", vs.Build)
+		if !strings.Contains(vs.Build, tc.want) || strings.Contains(vs.Build, tc.not) || !strings.Contains(vs.Build, "-DDRIVER_VERSION=9.1.0+driver") {
+			t.Errorf("%s build script: want %q, not %q:\n%s", kind, tc.want, tc.not, vs.Build)
+		}
+		if !strings.Contains(vs.Libs, "file:///dbg/src/9.1.0+driver.tar.gz") {
+			t.Errorf("libs script must read the copied-in source:\n%s", vs.Libs)
+		}
 	}
 }
 
@@ -107,7 +104,7 @@ func TestRenderRefusesUnsafeImageAndGCC(t *testing.T) {
 		{"", "12"},
 		{"auto:latest", "12"},
 	} {
-		if _, err := renderVersion(k, dv, []config.Kind{config.Module}, tc.image, tc.gcc); err == nil {
+		if _, err := renderVersion(k, dv, config.Module, tc.image, tc.gcc); err == nil {
 			t.Errorf("image %q, gcc %q rendered", tc.image, tc.gcc)
 		}
 	}

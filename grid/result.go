@@ -23,7 +23,14 @@ type BuildResult struct {
 	// the kernel's builds: headers, every build, copies in and out.
 	Container float64 `json:"container_seconds,omitempty"`
 	Log       string  `json:"log,omitempty"`
-	Reason    string  `json:"reason,omitempty"`
+	// UnameR is the `uname -r` of the kernel headers the build used (read
+	// from UTS_RELEASE in include/generated/utsrelease.h), which the artifact was checked
+	// against: on Debian it differs from the consumer-visible release.
+	UnameR string `json:"uname_r,omitempty"`
+	// SourceSHA256 is the digest of the driver source tarball the build
+	// used (pinned in driverversions.yaml or not).
+	SourceSHA256 string `json:"source_sha256,omitempty"`
+	Reason       string `json:"reason,omitempty"`
 	// Infra marks a failure of the infrastructure (Docker, network), not of
 	// the kernel or the driver.
 	Infra bool `json:"infra,omitempty"`

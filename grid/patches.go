@@ -1,0 +1,45 @@
+package grid
+
+import (
+	"fmt"
+	"strings"
+)
+
+// scriptPatch is one change dbg makes to a script driverkit rendered. Every
+// change dbg makes to driverkit's scripts is listed in scriptPatches, and
+// nowhere else; README's "What dbg changes in driverkit's scripts" says the
+// same.
+type scriptPatch struct {
+	why      string
+	old, new string
+}
+
+// scriptPatches are applied to every rendered build script. Each must match
+// exactly once: a driverkit whose templates changed fails to render, loudly,
+// instead of building without the change.
+var scriptPatches = []scriptPatch{
+	{
+		why: "build offline: use the builder image's libelf (libelf-dev) instead of " +
+			"fetching libelf at configure time (libs 9.x with USE_BUNDLED_DEPS), and " +
+			"never let FetchContent reach for the network",
+		old: "-DUSE_BUNDLED_DEPS=On \\\n",
+		new: "-DUSE_BUNDLED_DEPS=On \\\n  -DUSE_BUNDLED_LIBELF=Off \\\n  -DFETCHCONTENT_FULLY_DISCONNECTED=On \\\n",
+	},
+	{
+		why: "stop at a failed configure: `cmake ... && sed ...` is an AND list, " +
+			"which `set -e` does not stop on, so a failed cmake went on to make and strip",
+		old: " .. && \\\n  sed -i ",
+		new: " ..\nsed -i ",
+	},
+}
+
+// patchScript applies scriptPatches to a rendered build script.
+func patchScript(script string) (string, error) {
+	for _, p := range scriptPatches {
+		if n := strings.Count(script, p.old); n != 1 {
+			return "", fmt.Errorf("patch driverkit's build script (%s): found %q %d times, want once", p.why, p.old, n)
+		}
+		script = strings.Replace(script, p.old, p.new, 1)
+	}
+	return script, nil
+}
