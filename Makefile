@@ -14,7 +14,13 @@ help: ## list targets
 build: ## build bin/dbg
 	$(GO) build -o $(BIN) ./cmd/dbg
 
-quickstart: ## the main job on local defaults: build real drivers for 6 Debian kernels into out/
+# The real driver sources beside the repository (../shared/data/libs), when
+# there and DBG_LIBS_DIR is unset: the quickstart then builds from them
+# instead of GitHub's archive.
+LIBS_BESIDE := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))../shared/data/libs)
+export DBG_LIBS_DIR ?= $(if $(wildcard $(LIBS_BESIDE)/SHA256SUMS),$(LIBS_BESIDE))
+
+quickstart: ## the main job on local defaults: the real Falco driver for 6 Debian kernels into out/
 	$(GO) run ./deploy/quickstart -out out
 
 image: ## make the local builder image dbg-builder:bookworm (idempotent, cached)

@@ -17,11 +17,12 @@ const (
 // garbage is what a BrokenGarbage URL serves: no ar archive ("!<arch>\n").
 var garbage = []byte("this is not a Debian package\n")
 
-// AddBrokenKernel writes an extra valid config whose header URLs fail, and
-// returns its path. Its release is made up and distinct from the real
+// AddBrokenKernel writes into the config dir dir (l.ConfigDir, or one of
+// WriteConfigDir) an extra valid config whose header URLs fail, and returns
+// its path. Its release is made up and distinct from the real
 // kernels': 6.1.999-1-amd64 for "404", 6.1.999-2-amd64 for "garbage". The
 // other URLs are a real kernel's, so only the broken one makes it fail.
-func (l *Lab) AddBrokenKernel(mode string) (string, error) {
+func (l *Lab) AddBrokenKernel(dir, mode string) (string, error) {
 	if len(l.Kernels) == 0 {
 		return "", errors.New("add broken kernel: the lab has no kernel")
 	}
@@ -45,8 +46,8 @@ func (l *Lab) AddBrokenKernel(mode string) (string, error) {
 		return "", fmt.Errorf("add broken kernel: unknown mode %q (want %q or %q)", mode, Broken404, BrokenGarbage)
 	}
 	k := debianKernel(release, urls)
-	if _, err := config.WriteConfigs(l.ConfigDir, []*config.Kernel{k}); err != nil {
+	if _, err := config.WriteConfigs(dir, []*config.Kernel{k}); err != nil {
 		return "", fmt.Errorf("add broken kernel: %w", err)
 	}
-	return filepath.Join(l.ConfigDir, filepath.FromSlash(config.ConfigPath(k))), nil
+	return filepath.Join(dir, filepath.FromSlash(config.ConfigPath(k))), nil
 }

@@ -28,10 +28,14 @@ type Lab struct {
 	URL            string      // http://127.0.0.1:PORT
 	Kernels        []LabKernel // the real kernels
 	DriverVersions []string    // the made-up driver versions, kinds [module, probe]
+	// Libs are the real driver versions added by AddLibs, newest first.
+	Libs []config.DriverVersion
 
-	srv   *server
-	close sync.Once
-	err   error
+	srv     *server
+	configs []*config.Kernel  // the real kernels' configs, as in ConfigDir
+	sources map[string]string // driver version -> its source tarball, served at /src/
+	close   sync.Once
+	err     error
 }
 
 // LabKernel is one real Debian kernel of the lab.
@@ -47,6 +51,10 @@ type LabKernel struct {
 // packs deploy/minidriver for both driver versions into root/src, serves
 // both from 127.0.0.1 (headers under /debian/, sources under /src/), and
 // writes the configs into root/kernels. Close stops the server.
+//
+// The setup methods (AddLibs, AddBrokenKernel, ServeTampered,
+// WriteConfigDir) are meant to be called from one goroutine; the server
+// answers concurrently.
 func NewLab(ctx context.Context, root, headersDir string, count int) (*Lab, error) {
 	repo, err := RepoRoot()
 	if err != nil {
@@ -87,7 +95,7 @@ func NewLab(ctx context.Context, root, headersDir string, count int) (*Lab, erro
 // setUp registers the served files and writes the config dir.
 func (l *Lab) setUp() error {
 	for _, v := range l.DriverVersions {
-		l.srv.addFile("/src/"+v+".tar.gz", filepath.Join(l.Root, "src", v+".tar.gz"))
+		l.serveSource(v, filepath.Join(l.Root, "src", v+".tar.gz"))
 	}
 	ks := make([]*config.Kernel, len(l.Kernels))
 	siblings := l.flavourFiles()
@@ -102,13 +110,35 @@ func (l *Lab) setUp() error {
 		ks[i] = debianKernel(k.Release, urls)
 		k.Config = filepath.Join(l.ConfigDir, filepath.FromSlash(config.ConfigPath(ks[i])))
 	}
-	if _, err := config.WriteConfigs(l.ConfigDir, ks); err != nil {
+	l.configs = ks
+	dv := config.DriverVersions{Window: len(l.DriverVersions)}
+	for _, v := range l.DriverVersions {
+		dv.Versions = append(dv.Versions, config.DriverVersion{Version: v, Kinds: []config.Kind{config.Module, config.Probe}})
+	}
+	return l.WriteConfigDir(l.ConfigDir, dv)
+}
+
+// WriteConfigDir writes a config dir into dir: the configs of the lab's
+// real kernels, as in ConfigDir (not the broken ones AddBrokenKernel adds),
+// and a driverversions.yaml from dv. An empty dv.Source becomes the lab's
+// SourceTemplate (<URL>/src/{version}.tar.gz); a zero dv.Window, the number
+// of listed versions. Other configs in dir's <arch> folders are removed.
+// Several config dirs can so share one lab, each with its own driver
+// versions.
+func (l *Lab) WriteConfigDir(dir string, dv config.DriverVersions) error {
+	if dv.Source == "" {
+		dv.Source = l.SourceTemplate()
+	}
+	if dv.Window == 0 {
+		dv.Window = len(dv.Versions)
+	}
+	if _, err := config.WriteConfigs(dir, l.configs); err != nil {
 		return fmt.Errorf("write lab configs: %w", err)
 	}
-	if err := removeStale(l.ConfigDir, ks); err != nil {
+	if err := removeStale(dir, l.configs); err != nil {
 		return err
 	}
-	return l.writeDriverVersions()
+	return writeDriverVersions(dir, dv)
 }
 
 // flavourFiles gathers, per kernel release, the packages of all its
@@ -163,22 +193,21 @@ func removeStale(dir string, ks []*config.Kernel) error {
 	return nil
 }
 
-// writeDriverVersions writes driverversions.yaml: both versions in the
-// window, sources from the lab's server.
-func (l *Lab) writeDriverVersions() error {
-	dv := config.DriverVersions{Window: len(l.DriverVersions), Source: l.URL + "/src/{version}.tar.gz"}
-	for _, v := range l.DriverVersions {
-		dv.Versions = append(dv.Versions, config.DriverVersion{Version: v, Kinds: []config.Kind{config.Module, config.Probe}})
-	}
+// writeDriverVersions writes dir/driverversions.yaml from dv, after
+// checking it as dbg will; a file with the same bytes is left untouched.
+func writeDriverVersions(dir string, dv config.DriverVersions) error {
 	data, err := yaml.Marshal(&dv)
 	if err != nil {
 		return fmt.Errorf("encode driver versions: %w", err)
 	}
-	path := filepath.Join(l.ConfigDir, config.DriverVersionsFile)
+	path := filepath.Join(dir, config.DriverVersionsFile)
+	if _, probs := config.DecodeDriverVersions(path, data); probs.Err() != nil {
+		return fmt.Errorf("write driver versions: %w", probs.Err())
+	}
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
 		return nil
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := config.WriteFile(path, data); err != nil {
 		return fmt.Errorf("write driver versions: %w", err)
 	}
 	return nil

@@ -1,15 +1,23 @@
 package gridtest
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/blang/semver/v4"
 
 	"github.com/falcosecurity/dbg/config"
 )
@@ -142,15 +150,15 @@ func TestLab(t *testing.T) {
 
 func TestAddBrokenKernel(t *testing.T) {
 	l := newTestLab(t)
-	p404, err := l.AddBrokenKernel(Broken404)
+	p404, err := l.AddBrokenKernel(l.ConfigDir, Broken404)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pGarbage, err := l.AddBrokenKernel(BrokenGarbage)
+	pGarbage, err := l.AddBrokenKernel(l.ConfigDir, BrokenGarbage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.AddBrokenKernel("teapot"); err == nil {
+	if _, err := l.AddBrokenKernel(l.ConfigDir, "teapot"); err == nil {
 		t.Error("AddBrokenKernel(teapot) succeeded")
 	}
 	kernels, probs, err := config.Load(t.Context(), l.ConfigDir)
@@ -220,5 +228,454 @@ func TestNewLabSaysWhyItCannotFetch(t *testing.T) {
 	_, err = NewLab(t.Context(), t.TempDir(), t.TempDir(), 6)
 	if err == nil || !strings.Contains(err.Error(), "apt-get and apt-cache not found") {
 		t.Errorf("NewLab without apt: %v, want an error naming apt", err)
+	}
+}
+
+// newServerLab is a lab with its server but no kernel: enough to serve
+// driver sources, without apt.
+func newServerLab(t *testing.T) *Lab {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Lab{Root: t.TempDir(), srv: newServer(ln)}
+	l.URL = l.srv.url()
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return l
+}
+
+// fakeSource writes dir/<version>.tar.gz, a GitHub-style archive (a pax
+// global header, then everything under libs-<version>/) holding files, and
+// returns its bytes.
+func fakeSource(t *testing.T, dir, version string, files ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	top := "libs-" + strings.ReplaceAll(version, "+", "-") + "/"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+		PAXRecords: map[string]string{"comment": "0123456789abcdef0123456789abcdef01234567"}}))
+	must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: top, Mode: 0o755}))
+	for _, f := range files {
+		if strings.HasSuffix(f, "/") {
+			must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: top + f, Mode: 0o755}))
+			continue
+		}
+		body := []byte("content of " + f + "\n")
+		must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: top + f, Mode: 0o644, Size: int64(len(body))}))
+		_, err := tw.Write(body)
+		must(err)
+	}
+	must(tw.Close())
+	must(gz.Close())
+	must(os.WriteFile(filepath.Join(dir, version+".tar.gz"), buf.Bytes(), 0o644))
+	return buf.Bytes()
+}
+
+func sha256Hex(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+// fakeLibs writes a folder of three fake driver sources with their
+// SHA256SUMS (one line in sha256sum's binary-mode form) and returns it and
+// each version's bytes. 2.0.0 has the probe; semver order (10.1.0-rc1,
+// 10.0.0, 2.0.0) is not the names' order.
+func fakeLibs(t *testing.T) (string, map[string][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	data := map[string][]byte{
+		"2.0.0+driver":      fakeSource(t, dir, "2.0.0+driver", "CMakeLists.txt", "driver/", "driver/main.c", "driver/bpf/", "driver/bpf/probe.c"),
+		"10.0.0+driver":     fakeSource(t, dir, "10.0.0+driver", "CMakeLists.txt", "driver/", "driver/main.c", "driver/modern_bpf/probe.c"),
+		"10.1.0-rc1+driver": fakeSource(t, dir, "10.1.0-rc1+driver", "driver/main.c", "userspace/bpf/x.c"),
+	}
+	sums := sha256Hex(data["10.0.0+driver"]) + "  10.0.0+driver.tar.gz\n" +
+		sha256Hex(data["10.1.0-rc1+driver"]) + " *10.1.0-rc1+driver.tar.gz\n\n" +
+		sha256Hex(data["2.0.0+driver"]) + "  2.0.0+driver.tar.gz\n"
+	if err := os.WriteFile(filepath.Join(dir, config.SumsFile), []byte(sums), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, data
+}
+
+func kindsOf(v config.DriverVersion) string {
+	var ks []string
+	for _, k := range v.Kinds {
+		ks = append(ks, string(k))
+	}
+	return strings.Join(ks, ",")
+}
+
+func TestFindLibsDir(t *testing.T) {
+	good := t.TempDir()
+	if err := os.WriteFile(filepath.Join(good, config.SumsFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(good, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ dir, want string }{
+		{filepath.Join(good, "missing"), "no such folder"},
+		{file, "not a folder"},
+		{t.TempDir(), "no SHA256SUMS file"},
+	} {
+		t.Setenv(LibsEnv, tc.dir)
+		got, err := FindLibsDir()
+		if err == nil || !strings.Contains(err.Error(), LibsEnv+"="+tc.dir) || !strings.Contains(err.Error(), tc.want) ||
+			!strings.Contains(err.Error(), "set DBG_LIBS_DIR to a folder of <version>.tar.gz files with their SHA256SUMS") {
+			t.Errorf("FindLibsDir with %s=%s: %q, %v; want an error saying %q and how to provide it", LibsEnv, tc.dir, got, err, tc.want)
+		}
+	}
+
+	t.Setenv(LibsEnv, good)
+	if got, err := FindLibsDir(); err != nil || got != good {
+		t.Errorf("FindLibsDir with %s=%s: %q, %v", LibsEnv, good, got, err)
+	}
+	t.Chdir(good) // a relative $DBG_LIBS_DIR is made absolute
+	t.Setenv(LibsEnv, ".")
+	if got, err := FindLibsDir(); err != nil || got != good {
+		t.Errorf("FindLibsDir with %s=.: %q, %v; want %s", LibsEnv, got, err, good)
+	}
+}
+
+func TestFindLibsDirBesideTheRepository(t *testing.T) {
+	t.Setenv(LibsEnv, "")
+	repo, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(filepath.Dir(repo), "shared", "data", "libs")
+	got, err := FindLibsDir()
+	if _, serr := os.Stat(want); serr != nil {
+		if err == nil || !strings.Contains(err.Error(), "set DBG_LIBS_DIR to") {
+			t.Errorf("FindLibsDir without %s nor %s: %q, %v; want an error saying how to provide it", LibsEnv, want, got, err)
+		}
+		return
+	}
+	if err != nil || got != want {
+		t.Errorf("FindLibsDir without %s: %q, %v; want %s", LibsEnv, got, err, want)
+	}
+}
+
+func TestAddLibsFake(t *testing.T) {
+	dir, data := fakeLibs(t)
+	l := newServerLab(t)
+	got, err := l.AddLibs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ version, kinds string }{
+		{"10.1.0-rc1+driver", "module"},
+		{"10.0.0+driver", "module"},
+		{"2.0.0+driver", "module,probe"},
+	}
+	if len(got) != len(want) || !slices.EqualFunc(got, l.Libs, func(a, b config.DriverVersion) bool {
+		return a.Version == b.Version && a.SHA256 == b.SHA256
+	}) {
+		t.Fatalf("AddLibs = %+v, l.Libs = %+v; want %v", got, l.Libs, want)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Version != w.version || kindsOf(g) != w.kinds || g.SHA256 != sha256Hex(data[w.version]) || g.Prerelease {
+			t.Errorf("AddLibs[%d] = %+v, want %s kinds %s sha256 %s", i, g, w.version, w.kinds, sha256Hex(data[w.version]))
+		}
+		code, body := get(t, strings.ReplaceAll(l.SourceTemplate(), "{version}", w.version))
+		if code != http.StatusOK || !bytes.Equal(body, data[w.version]) {
+			t.Errorf("GET source of %s: %d, %d bytes; want 200 and the file's %d bytes", w.version, code, len(body), len(data[w.version]))
+		}
+	}
+
+	// A tampered copy differs in one byte, and is still the same archive.
+	tmpl, err := l.ServeTampered("2.0.0+driver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmpl != l.URL+"/tampered/{version}.tar.gz" {
+		t.Errorf("ServeTampered = %q", tmpl)
+	}
+	code, body := get(t, strings.ReplaceAll(tmpl, "{version}", "2.0.0+driver"))
+	orig := data["2.0.0+driver"]
+	diff := 0
+	for i := range min(len(body), len(orig)) {
+		if body[i] != orig[i] {
+			diff++
+		}
+	}
+	if code != http.StatusOK || len(body) != len(orig) || diff != 1 {
+		t.Errorf("GET tampered: %d, %d bytes, %d differ; want 200, %d bytes, one differing", code, len(body), diff, len(orig))
+	}
+	if probe, err := scanArchive(bytes.NewReader(body)); err != nil || !probe {
+		t.Errorf("tampered copy: probe %v, %v; want a valid archive with the probe", probe, err)
+	}
+	if _, err := l.ServeTampered("3.0.0+driver"); err == nil {
+		t.Error("ServeTampered of a version the lab does not serve succeeded")
+	}
+}
+
+func TestAddLibsRejects(t *testing.T) {
+	twoTops := func(t *testing.T, dir string) []byte {
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		for _, name := range []string{"a/x", "b/y"} {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tw.Close()
+		gz.Close()
+		return buf.Bytes()
+	}
+	for _, tc := range []struct {
+		name string
+		// setUp writes dir/1.0.0+driver.tar.gz, or not, and returns its
+		// SHA256SUMS lines (after a good version's line, SHA256SUMS:1).
+		setUp func(t *testing.T, dir string) string
+		want  []string
+	}{
+		{"digest mismatch", func(t *testing.T, dir string) string {
+			fakeSource(t, dir, "1.0.0+driver", "driver/main.c")
+			return strings.Repeat("ab", 32) + "  1.0.0+driver.tar.gz\n"
+		}, []string{"1.0.0+driver.tar.gz: sha256 mismatch: SHA256SUMS lists " + strings.Repeat("ab", 32) + ", the file has "}},
+		{"missing tarball", func(t *testing.T, dir string) string {
+			return strings.Repeat("ab", 32) + "  1.0.0+driver.tar.gz\n"
+		}, []string{"1.0.0+driver.tar.gz", "no such file"}},
+		{"path outside the folder", func(t *testing.T, dir string) string {
+			return strings.Repeat("ab", 32) + "  ../1.0.0+driver.tar.gz\n"
+		}, []string{`"../1.0.0+driver.tar.gz" is not a <version>.tar.gz in this folder`}},
+		{"not a version", func(t *testing.T, dir string) string {
+			return strings.Repeat("ab", 32) + "  latest.tar.gz\n"
+		}, []string{`"latest": not a semantic version`}},
+		{"not sha256sum format", func(t *testing.T, dir string) string {
+			return "1.0.0+driver.tar.gz " + strings.Repeat("ab", 32) + "\n"
+		}, []string{"SHA256SUMS:2: want"}},
+		{"listed twice", func(t *testing.T, dir string) string {
+			sum := sha256Hex(fakeSource(t, dir, "1.0.0+driver", "driver/main.c"))
+			return sum + "  1.0.0+driver.tar.gz\n" + sum + "  1.0.0+driver.tar.gz\n"
+		}, []string{"SHA256SUMS:3: 1.0.0+driver.tar.gz listed twice"}},
+		{"not gzip", func(t *testing.T, dir string) string {
+			data := []byte("not a tarball")
+			if err := os.WriteFile(filepath.Join(dir, "1.0.0+driver.tar.gz"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return sha256Hex(data) + "  1.0.0+driver.tar.gz\n"
+		}, []string{"1.0.0+driver.tar.gz: not gzip"}},
+		{"two top-level folders", func(t *testing.T, dir string) string {
+			data := twoTops(t, dir)
+			if err := os.WriteFile(filepath.Join(dir, "1.0.0+driver.tar.gz"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return sha256Hex(data) + "  1.0.0+driver.tar.gz\n"
+		}, []string{`two top-level entries, "a" and "b"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// A good version beside the bad one: nothing may be served.
+			good := fakeSource(t, dir, "2.0.0+driver", "driver/main.c")
+			sums := sha256Hex(good) + "  2.0.0+driver.tar.gz\n" + tc.setUp(t, dir)
+			if err := os.WriteFile(filepath.Join(dir, config.SumsFile), []byte(sums), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			l := newServerLab(t)
+			got, err := l.AddLibs(dir)
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("AddLibs = %v, %v; want an error containing %q", got, err, w)
+				}
+			}
+			if code, _ := get(t, l.URL+"/src/2.0.0+driver.tar.gz"); code != http.StatusNotFound || len(l.Libs) != 0 {
+				t.Errorf("after a failed AddLibs: GET of the good version %d, l.Libs %v; want 404 and none", code, l.Libs)
+			}
+		})
+	}
+	t.Run("empty", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, config.SumsFile), []byte("\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := newServerLab(t).AddLibs(dir); err == nil || !strings.Contains(err.Error(), "lists no <version>.tar.gz") {
+			t.Errorf("AddLibs of an empty SHA256SUMS = %v, %v", got, err)
+		}
+	})
+}
+
+// TestAddLibs serves the real driver sources (FindLibsDir).
+func TestAddLibs(t *testing.T) {
+	dir, err := FindLibsDir()
+	if err != nil {
+		if testing.Short() {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	// SHA256SUMS, read here on its own.
+	raw, err := os.ReadFile(filepath.Join(dir, config.SumsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			t.Fatalf("SHA256SUMS line %q", line)
+		}
+		listed[strings.TrimSuffix(strings.TrimPrefix(f[1], "*"), ".tar.gz")] = f[0]
+	}
+
+	l := newServerLab(t)
+	got, err := l.AddLibs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(listed) || len(l.Libs) != len(got) {
+		t.Fatalf("AddLibs gave %d versions (l.Libs %d), SHA256SUMS lists %d", len(got), len(l.Libs), len(listed))
+	}
+	var modOnly, withProbe int
+	for i, v := range got {
+		sv, err := semver.Parse(v.Version)
+		if err != nil {
+			t.Fatalf("%s: %v", v.Version, err)
+		}
+		if i > 0 && !semver.MustParse(got[i-1].Version).GT(sv) {
+			t.Errorf("%s after %s: want newest first", v.Version, got[i-1].Version)
+		}
+		path := filepath.Join(dir, v.Version+".tar.gz")
+		sum, _, err := config.HashFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.SHA256 != listed[v.Version] || v.SHA256 != sum {
+			t.Errorf("%s: pinned sha256 %s, SHA256SUMS %s, file %s", v.Version, v.SHA256, listed[v.Version], sum)
+		}
+		// driver/bpf, the legacy eBPF probe, is gone since 10.0.0.
+		wantKinds := "module,probe"
+		if sv.Major >= 10 {
+			wantKinds, modOnly = "module", modOnly+1
+		} else {
+			withProbe++
+		}
+		if kindsOf(v) != wantKinds {
+			t.Errorf("%s kinds = %v, want %s", v.Version, v.Kinds, wantKinds)
+		}
+		code, body := get(t, strings.ReplaceAll(l.SourceTemplate(), "{version}", v.Version))
+		if code != http.StatusOK || sha256Hex(body) != sum {
+			t.Errorf("GET source of %s: %d, %d bytes with sha256 %s; want 200 and the file", v.Version, code, len(body), sha256Hex(body))
+		}
+	}
+	if modOnly == 0 || withProbe == 0 {
+		t.Errorf("%d module-only and %d module+probe versions in %s; want both", modOnly, withProbe, dir)
+	}
+
+	// A tampered copy of a real source: other bytes, still a valid archive.
+	v := got[len(got)-1]
+	tmpl, err := l.ServeTampered(v.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, strings.ReplaceAll(tmpl, "{version}", v.Version))
+	if probe, err := scanArchive(bytes.NewReader(body)); code != http.StatusOK || sha256Hex(body) == v.SHA256 || err != nil || probe != v.Has(config.Probe) {
+		t.Errorf("GET tampered %s: %d, sha256 %s (pin %s), archive %v %v", v.Version, code, sha256Hex(body), v.SHA256, probe, err)
+	}
+}
+
+func TestWriteConfigDir(t *testing.T) {
+	l := newTestLab(t)
+	if _, err := l.AddBrokenKernel(l.ConfigDir, Broken404); err != nil {
+		t.Fatal(err)
+	}
+	libs, data := fakeLibs(t)
+	versions, err := l.AddLibs(libs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labDV, err := os.ReadFile(filepath.Join(l.ConfigDir, config.DriverVersionsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "kernels")
+	stale := filepath.Join(dir, "x86_64", "debian_6.1.1-1-amd64_1.yaml")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteConfigDir(dir, config.DriverVersions{Versions: versions}); err != nil {
+		t.Fatal(err)
+	}
+	kernels, probs, err := config.Load(t.Context(), dir)
+	if err != nil || len(probs) > 0 {
+		t.Fatalf("config.Load: %v %v", err, probs)
+	}
+	if len(kernels) != len(l.Kernels) {
+		t.Fatalf("%d configs, want the lab's %d real kernels (not the broken one)", len(kernels), len(l.Kernels))
+	}
+	for _, lk := range l.Kernels {
+		want, err := os.ReadFile(lk.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(l.ConfigDir, lk.Config)
+		if got, err := os.ReadFile(filepath.Join(dir, rel)); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %v; want the bytes of %s", rel, err, lk.Config)
+		}
+	}
+	dv, err := config.LoadDriverVersions(filepath.Join(dir, config.DriverVersionsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dv.Source != l.URL+"/src/{version}.tar.gz" || dv.Window != len(versions) || len(dv.Newest()) != 2 {
+		// the pre-release stays out of the window
+		t.Errorf("driver versions: source %q, window %d, newest %v", dv.Source, dv.Window, dv.Newest())
+	}
+	for i, v := range dv.Versions {
+		if v.Version != versions[i].Version || v.SHA256 != versions[i].SHA256 || kindsOf(v) != kindsOf(versions[i]) {
+			t.Errorf("versions[%d] = %+v, want %+v", i, v, versions[i])
+		}
+		if code, body := get(t, dv.SourceURL(v.Version)); code != http.StatusOK || !bytes.Equal(body, data[v.Version]) {
+			t.Errorf("GET %s: %d, want 200 and the source", dv.SourceURL(v.Version), code)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(l.ConfigDir, config.DriverVersionsFile)); !bytes.Equal(got, labDV) {
+		t.Errorf("the lab's own driverversions.yaml changed:\n%s", got)
+	}
+
+	// A second dir, a given source and window: kept as given.
+	tampered, err := l.ServeTampered("10.0.0+driver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	if err := l.WriteConfigDir(dir2, config.DriverVersions{Window: 1, Source: tampered, Versions: versions[1:2]}); err != nil {
+		t.Fatal(err)
+	}
+	dv2, err := config.LoadDriverVersions(filepath.Join(dir2, config.DriverVersionsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dv2.Source != tampered || dv2.Window != 1 || len(dv2.Versions) != 1 || dv2.Versions[0].SHA256 != versions[1].SHA256 {
+		t.Errorf("second dir: %+v", dv2)
+	}
+	if code, body := get(t, dv2.SourceURL("10.0.0+driver")); code != http.StatusOK || sha256Hex(body) == dv2.Versions[0].SHA256 {
+		t.Errorf("GET tampered source: %d, sha256 %s: want 200 and other bytes than the pin", code, sha256Hex(body))
+	}
+
+	// What dbg would reject is not written.
+	err = l.WriteConfigDir(t.TempDir(), config.DriverVersions{Versions: []config.DriverVersion{{Version: "1.0.0+driver"}}})
+	if err == nil || !strings.Contains(err.Error(), "lists no artifact kind") {
+		t.Errorf("WriteConfigDir of a version without kinds: %v", err)
 	}
 }
