@@ -4,48 +4,128 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/grid/gridtest"
 )
 
 const testImage = "dbg-builder:bookworm"
 
-// ensureBuilderImage makes the local builder image (idempotent, cached).
-func ensureBuilderImage(t *testing.T) string {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "bash", "../../deploy/builder/build-image.sh", testImage)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("make the builder image %s (needs Docker and Debian's archive): %v", testImage, err)
-	}
-	return testImage
+func TestMain(m *testing.M) {
+	code := m.Run()
+	shared.stop()
+	os.Exit(code)
 }
 
-// startLab skips under -short, makes the builder image and starts a lab
-// of 6 real Debian kernels, its header packages kept between runs in the
-// shared cache (gridtest.CacheDir). It returns the lab and the image.
-func startLab(t *testing.T) (*gridtest.Lab, string) {
+// shared is the one lab of this package's end-to-end tests: one server, one
+// headers cache, the builder image made once; each test writes its own
+// config dir with the driver versions it builds.
+var shared labOnce
+
+type labOnce struct {
+	once  sync.Once
+	lab   *gridtest.Lab
+	root  string
+	libs  map[string]config.DriverVersion // the real driver versions, by version
+	err   error
+	image string
+}
+
+func (s *labOnce) start(t *testing.T) {
+	s.once.Do(func() {
+		s.image, s.err = ensureBuilderImage()
+		if s.err != nil {
+			return
+		}
+		cache, err := gridtest.CacheDir()
+		if s.err = err; err != nil {
+			return
+		}
+		if s.root, s.err = os.MkdirTemp("", "dbg-lab-"); s.err != nil {
+			return
+		}
+		s.lab, s.err = gridtest.NewLab(t.Context(), s.root, filepath.Join(cache, "debian-headers"), 6)
+		if s.err != nil {
+			return
+		}
+		dir, err := gridtest.FindLibsDir()
+		if s.err = err; err != nil {
+			return
+		}
+		versions, err := s.lab.AddLibs(dir)
+		if s.err = err; err != nil {
+			return
+		}
+		s.libs = map[string]config.DriverVersion{}
+		for _, v := range versions {
+			s.libs[v.Version] = v
+		}
+	})
+	if s.err != nil {
+		t.Fatalf("prepare the lab (needs Docker, Debian's archive and the real driver sources): %v", s.err)
+	}
+}
+
+func (s *labOnce) stop() {
+	if s.lab != nil {
+		s.lab.Close()
+	}
+	if s.root != "" {
+		os.RemoveAll(s.root)
+	}
+}
+
+// ensureBuilderImage makes the local builder image (idempotent, cached).
+func ensureBuilderImage() (string, error) {
+	cmd := exec.Command("bash", "../../deploy/builder/build-image.sh", testImage)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return testImage, cmd.Run()
+}
+
+// startLab skips under -short, starts the shared lab (6 real Debian
+// kernels, the miniature driver and the real driver sources) and writes a
+// config dir of its kernels with the named real driver versions, pinned
+// (none: the miniature driver's two). It returns the lab, the image and
+// the dir.
+func startLab(t *testing.T, real ...string) (*gridtest.Lab, string, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end build: not in -short mode")
 	}
-	image := ensureBuilderImage(t)
-	cache, err := gridtest.CacheDir()
-	if err != nil {
+	shared.start(t)
+	var versions []config.DriverVersion
+	for _, v := range shared.lab.DriverVersions {
+		versions = append(versions, config.DriverVersion{Version: v, Kinds: []config.Kind{config.Module, config.Probe}})
+	}
+	if len(real) > 0 {
+		versions = nil
+		for _, name := range real {
+			versions = append(versions, realVersion(t, name))
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "kernels")
+	if err := shared.lab.WriteConfigDir(dir, config.DriverVersions{Versions: versions}); err != nil {
 		t.Fatal(err)
 	}
-	lab, err := gridtest.NewLab(t.Context(), t.TempDir(), filepath.Join(cache, "debian-headers"), 6)
-	if err != nil {
-		t.Fatalf("prepare the lab: %v", err)
+	return shared.lab, shared.image, dir
+}
+
+// realVersion is one of the real driver versions the lab serves, pinned
+// (the lab must have started).
+func realVersion(t *testing.T, version string) config.DriverVersion {
+	t.Helper()
+	v, ok := shared.libs[version]
+	if !ok {
+		t.Fatalf("the real driver sources have no %s", version)
 	}
-	t.Cleanup(func() { lab.Close() })
-	return lab, image
+	return v
 }
 
 // assertNoContainers fails when any container carries dbg's label.

@@ -16,7 +16,7 @@ import (
 // published with verified digests, a second run builds and uploads
 // nothing, and `dbg index` lists every artifact.
 func TestEndToEndRun(t *testing.T) {
-	lab, image := startLab(t)
+	lab, image, dir := startLab(t)
 	s3 := s3test.Start(t)
 	s3.CreateBucket(t, "drivers")
 	s3.SetEnv(t)
@@ -24,7 +24,7 @@ func TestEndToEndRun(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", gh.Token)
 	out, cache := t.TempDir(), t.TempDir()
 	run := func() (string, int) {
-		stdout, stderr, code := dbg(t, "--config-dir", lab.ConfigDir, "run", "--out", out, "--cache-dir", cache,
+		stdout, stderr, code := dbg(t, "--config-dir", dir, "run", "--out", out, "--cache-dir", cache,
 			"--builder-image", image, "--jobs", "2", "--to", "s3://drivers", "--s3-path-style",
 			"--to", "github://"+gh.Owner+"/"+gh.Repo, "--github-api-url", gh.API.URL, "--github-upload-url", gh.Uploads.URL)
 		if code != 0 {
