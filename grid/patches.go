@@ -2,13 +2,18 @@ package grid
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+
+	"github.com/falcosecurity/driverkit/pkg/kernelrelease"
 )
 
-// scriptPatch is one change dbg makes to a script driverkit rendered. Every
-// change dbg makes to driverkit's scripts is listed in scriptPatches, and
-// nowhere else; README's "What dbg changes in driverkit's scripts" says the
-// same.
+// Every change dbg makes to the scripts driverkit renders is in this file,
+// and nowhere else; README's "What dbg changes in driverkit's scripts" says
+// the same: scriptPatches for the build scripts, debianTemplateData for the
+// Debian headers script.
+
+// scriptPatch is one change dbg makes to a build script driverkit rendered.
 type scriptPatch struct {
 	why      string
 	old, new string
@@ -42,4 +47,23 @@ func patchScript(script string) (string, error) {
 		script = strings.Replace(script, p.old, p.new, 1)
 	}
 	return script, nil
+}
+
+// debianFlavour is falcoctl's flavour regex for Debian releases.
+var debianFlavour = regexp.MustCompile(`-(rt-|cloud-|)(amd64|arm64)$`)
+
+// debianTemplateData fixes a driverkit trap: its pattern linux-headers-*<arch>
+// matches every flavour, and Debian configs list the headers of all
+// flavours, so the first folder found may be another flavour's. The pattern
+// here names the config's flavour; the plain flavour is "a digit, then -arch".
+func debianTemplateData(kr kernelrelease.KernelRelease, urls []string) any {
+	pattern := "linux-headers-*[0-9]-" + kr.Architecture.String()
+	if m := debianFlavour.FindStringSubmatch(kr.FullExtraversion); m != nil && m[1] != "" {
+		pattern = "linux-headers-*-" + m[1] + m[2]
+	}
+	return struct {
+		KernelDownloadURLS   []string
+		KernelLocalVersion   string
+		KernelHeadersPattern string
+	}{urls, kr.FullExtraversion, pattern}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 	"text/template"
 
@@ -72,25 +71,6 @@ func kernelRelease(k *config.Kernel) kernelrelease.KernelRelease {
 	kr.Architecture = kernelrelease.Architecture(k.Architecture)
 	kr.KernelVersion = k.KernelVersion
 	return kr
-}
-
-// debianFlavour is falcoctl's flavour regex for Debian releases.
-var debianFlavour = regexp.MustCompile(`-(rt-|cloud-|)(amd64|arm64)$`)
-
-// debianTemplateData fixes a driverkit trap: its pattern linux-headers-*<arch>
-// matches every flavour, and Debian configs list the headers of all
-// flavours, so the first folder found may be another flavour's. The pattern
-// here names the config's flavour; the plain flavour is "a digit, then -arch".
-func debianTemplateData(kr kernelrelease.KernelRelease, urls []string) any {
-	pattern := "linux-headers-*[0-9]-" + kr.Architecture.String()
-	if m := debianFlavour.FindStringSubmatch(kr.FullExtraversion); m != nil && m[1] != "" {
-		pattern = "linux-headers-*-" + m[1] + m[2]
-	}
-	return struct {
-		KernelDownloadURLS   []string
-		KernelLocalVersion   string
-		KernelHeadersPattern string
-	}{urls, kr.FullExtraversion, pattern}
 }
 
 // headerURLs are the header packages a kernel's build needs. Debian configs

@@ -53,29 +53,30 @@ func TestEndToEndRealDriver(t *testing.T) {
 	}
 
 	t.Run("a tampered source fails only its version; a rebuild is byte-identical", func(t *testing.T) {
-		tampered, err := lab.ServeTampered(v9.Version)
+		v101 := realVersion(t, "10.1.0+driver")
+		tampered, err := lab.ServeTampered(v101.Version)
 		if err != nil {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "kernels")
-		if err := lab.WriteConfigDir(dir, config.DriverVersions{Source: tampered, Versions: []config.DriverVersion{v10, v9}}); err != nil {
+		if err := lab.WriteConfigDir(dir, config.DriverVersions{Source: tampered, Versions: []config.DriverVersion{v10, v101, v9}}); err != nil {
 			t.Fatal(err)
 		}
 		out := t.TempDir()
 		k := kernels[0]
 		stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", k.Release, "--out", out,
-			"--cache-dir", t.TempDir(), "--builder-image", image, "--timeout", "10m")
+			"--cache-dir", t.TempDir(), "--builder-image", image, "--jobs", "1", "--timeout", "10m")
 		if code != 1 {
 			t.Fatalf("exit %d, want 1 (a tampered source)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 		for _, b := range readManifest(t, out).Builds {
-			if b.DriverVersion == v10.Version {
+			if b.DriverVersion != v101.Version {
 				if b.Status != grid.Built || b.SHA256 != first[b.Key] {
 					t.Errorf("%s: %s %s, sha256 %s; want built, byte-identical to the first build's %s", b.Key, b.Status, b.Reason, b.SHA256, first[b.Key])
 				}
 				continue
 			}
-			if b.Status != grid.Failed || b.Infra || !strings.Contains(b.Reason, "pins "+v9.SHA256) || !strings.Contains(b.Reason, "sha256 "+b.SourceSHA256) || b.SourceSHA256 == v9.SHA256 {
+			if b.Status != grid.Failed || b.Infra || !strings.Contains(b.Reason, "pins "+v101.SHA256) || !strings.Contains(b.Reason, "sha256 "+b.SourceSHA256) || b.SourceSHA256 == v101.SHA256 {
 				t.Errorf("%s: %s %q (infra %v); want failed with the pinned and the actual sha256", b.Key, b.Status, b.Reason, b.Infra)
 			}
 		}

@@ -145,3 +145,45 @@ func readManifest(t *testing.T, out string) grid.Report {
 	}
 	return m
 }
+
+// A build whose configure or compile step fails fails at once, with the
+// log's first real error as its reason (not its last line), as a failure
+// of the data; the kernel's other builds go on.
+func TestEndToEndBuildErrors(t *testing.T) {
+	lab, image, _ := startLab(t)
+	for version, mode := range map[string]string{"0.9.0+driver": gridtest.BrokenConfigure, "0.8.0+driver": gridtest.BrokenCompile} {
+		if err := lab.AddBrokenSource(t.Context(), version, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both, module := []config.Kind{config.Module, config.Probe}, []config.Kind{config.Module}
+	dir := filepath.Join(t.TempDir(), "kernels")
+	if err := lab.WriteConfigDir(dir, config.DriverVersions{Versions: []config.DriverVersion{
+		{Version: "1.1.0+driver", Kinds: module}, {Version: "0.9.0+driver", Kinds: both}, {Version: "0.8.0+driver", Kinds: module},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", lab.Kernels[0].Release, "--out", out,
+		"--cache-dir", t.TempDir(), "--builder-image", image, "--timeout", "5m")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	want := map[string]string{
+		"0.9.0+driver": ": CMake Error at CMakeLists.txt:", // then the message
+		"0.8.0+driver": ": error: #error \"" + gridtest.CompileError,
+	}
+	for _, b := range readManifest(t, out).Builds {
+		if b.DriverVersion == "1.1.0+driver" {
+			if b.Status != grid.Built {
+				t.Errorf("%s: %s %s, want built", b.Key, b.Status, b.Reason)
+			}
+			continue
+		}
+		if b.Status != grid.Failed || b.Infra || !strings.Contains(b.Reason, want[b.DriverVersion]) ||
+			(b.DriverVersion == "0.9.0+driver" && !strings.Contains(b.Reason, gridtest.ConfigureError)) {
+			t.Errorf("%s: %s %q (infra %v), want failed with %q", b.Key, b.Status, b.Reason, b.Infra, want[b.DriverVersion])
+		}
+	}
+	assertNoContainers(t)
+}

@@ -1,9 +1,13 @@
 package gridtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/falcosecurity/dbg/config"
 )
@@ -50,4 +54,57 @@ func (l *Lab) AddBrokenKernel(dir, mode string) (string, error) {
 		return "", fmt.Errorf("add broken kernel: %w", err)
 	}
 	return filepath.Join(dir, filepath.FromSlash(config.ConfigPath(k))), nil
+}
+
+// Broken driver source modes for AddBrokenSource: the miniature driver
+// with a build step that fails the way a real one does.
+const (
+	BrokenConfigure = "configure" // cmake stops: CMake Error at CMakeLists.txt
+	BrokenCompile   = "compile"   // the compiler stops: main.c: error: ...
+)
+
+// Messages the broken sources fail with, for tests to look for.
+const (
+	ConfigureError = "dbg test: this driver source does not configure"
+	CompileError   = "dbg test: this driver source does not compile"
+)
+
+// AddBrokenSource packs the miniature driver as version, broken as mode
+// says, and serves it with the other sources (SourceTemplate).
+func (l *Lab) AddBrokenSource(ctx context.Context, version, mode string) error {
+	repo, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(l.Root, "broken-"+mode)
+	if err := os.RemoveAll(src); err != nil {
+		return fmt.Errorf("add broken source: %w", err)
+	}
+	if err := os.CopyFS(src, os.DirFS(filepath.Join(repo, "deploy/minidriver"))); err != nil {
+		return fmt.Errorf("add broken source: %w", err)
+	}
+	var file, add string
+	switch mode {
+	case BrokenConfigure:
+		file, add = "CMakeLists.txt", "\nmessage(FATAL_ERROR \""+ConfigureError+"\")\n"
+	case BrokenCompile:
+		file, add = "driver/main.c", "\n#error \""+CompileError+"\"\n"
+	default:
+		return fmt.Errorf("add broken source: unknown mode %q (want %q or %q)", mode, BrokenConfigure, BrokenCompile)
+	}
+	f, err := os.OpenFile(filepath.Join(src, file), os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString(add)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("add broken source: %w", err)
+	}
+	dir := filepath.Join(l.Root, "src")
+	out, err := exec.CommandContext(ctx, "bash", filepath.Join(src, "pack.sh"), version, dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pack broken source %s: %w: %s", version, err, strings.TrimSpace(string(out)))
+	}
+	l.serveSource(version, filepath.Join(dir, version+".tar.gz"))
+	return nil
 }
