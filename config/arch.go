@@ -29,6 +29,16 @@ func (a Arch) Machine() string {
 	return ""
 }
 
+// Machines lists the Machine spelling of every architecture, in the order
+// of Arches.
+func Machines() []string {
+	out := make([]string, len(Arches))
+	for i, a := range Arches {
+		out[i] = a.Machine()
+	}
+	return out
+}
+
 // ELFMachine is the ELF machine of kernel modules for the architecture.
 func (a Arch) ELFMachine() elf.Machine {
 	switch a {

@@ -84,10 +84,6 @@ func (e crawlerEntry) kernel(arch Arch) (*Kernel, string) {
 	k := &Kernel{
 		KernelRelease: e.KernelRelease, KernelVersion: kv, Target: e.Target,
 		Architecture: arch, KernelURLs: urls, KernelConfigData: e.KernelConfigData,
-		pos: map[string]position{}, malformed: map[string]bool{},
-	}
-	for _, f := range requiredKeys {
-		k.pos[f] = position{}
 	}
 	if probs := k.Validate(); len(probs) > 0 {
 		return nil, skipReason(probs[0])

@@ -22,6 +22,9 @@ var kernelKeys = []string{"kernelrelease", "kernelversion", "target", "architect
 
 var requiredKeys = []string{"kernelrelease", "kernelversion", "target", "architecture", "kernelurls"}
 
+// missingKey is the message of a required key without a value.
+const missingKey = "missing required key"
+
 // derivedKeys are driverkit keys that dbg derives and a kernel config must not set.
 var derivedKeys = map[string]string{
 	"driverversion": "the driver version is not set per kernel: dbg crosses every kernel with the driver versions of driverversions.yaml; remove this key",
@@ -39,11 +42,12 @@ func Decode(path string, data []byte) (*Kernel, Problems) {
 	if p != nil {
 		return nil, Problems{*p}
 	}
-	k := &Kernel{Path: path, pos: map[string]position{}, malformed: map[string]bool{}}
+	k := &Kernel{Path: path, pos: map[string]position{}, reported: map[string]bool{}}
 	probs := k.decodeMapping(root)
 	for _, key := range requiredKeys {
-		if _, ok := k.pos[key]; !ok {
-			probs = append(probs, Problem{Path: path, Line: root.Line, Col: root.Column, Field: key, Msg: "missing required key"})
+		if !k.given(key) {
+			k.reported[key] = true
+			probs = append(probs, Problem{Path: path, Line: root.Line, Col: root.Column, Field: key, Msg: missingKey})
 		}
 	}
 	return k, probs
@@ -121,7 +125,7 @@ func (k *Kernel) decodeMapping(root *yaml.Node) Problems {
 		}
 		k.pos[name] = position{val.Line, val.Column}
 		if msg := k.set(name, val); msg != "" {
-			k.malformed[name] = true
+			k.reported[name] = true
 			at(val, name, msg)
 		}
 	}

@@ -82,10 +82,6 @@ func CopyFile(src, dst string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
-// SumsFile is the digest file of each <driver version>/<arch> folder, in
-// the format of sha256sum, so that `sha256sum -c SHA256SUMS` checks it.
-const SumsFile = "SHA256SUMS"
-
 // FormatSums renders file → hex sha256 as sha256sum does ("<hex>  <file>"
 // per line), sorted by file name: byte-for-byte reproducible.
 func FormatSums(sums map[string]string) []byte {

@@ -14,19 +14,22 @@ type Kernel struct {
 
 	// Path is the config file the kernel was read from ("" when built in code).
 	Path string `yaml:"-"`
-	// pos records where each key's value stands in the file, for messages.
+	// pos records where each key's value stands in the file, for messages;
+	// it is empty for a kernel built in code.
 	pos map[string]position
-	// malformed lists keys present with a value of the wrong shape.
-	malformed map[string]bool
-}
-
-// has tells whether field was given with a well-formed value.
-func (k *Kernel) has(field string) bool {
-	_, ok := k.pos[field]
-	return ok && !k.malformed[field]
+	// reported lists the keys Decode already reported a problem for
+	// (missing, or a value of the wrong shape): Validate does not report
+	// them again.
+	reported map[string]bool
 }
 
 type position struct{ line, col int }
+
+// given tells whether the file the kernel was decoded from had the key.
+func (k *Kernel) given(field string) bool {
+	_, ok := k.pos[field]
+	return ok
+}
 
 // problem makes a Problem about field of k, at the field's position if known.
 func (k *Kernel) problem(field, msg string) Problem {

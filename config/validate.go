@@ -20,16 +20,22 @@ var moduleMin = map[Arch]semver.Version{
 // targetsNeedingConfig cannot be built without the kernel's .config.
 var targetsNeedingConfig = map[string]bool{"vanilla": true, "minikube": true, "flatcar": true}
 
-// Validate checks every value of a decoded kernel and returns all problems.
+// Validate checks every value of the kernel, whatever made it (Decode, the
+// crawler conversion, code), and returns all problems: a required field
+// without a value is missing. What Decode recorded only makes messages
+// better: the line and column of each value, and "missing" said once, by
+// Decode, for a key the file lacks. A key Decode reported (missing, or a
+// value of the wrong shape) is not reported again; a key the file gives
+// with an empty value has that value checked.
 func (k *Kernel) Validate() Problems {
 	var ps Problems
 	add := func(field, msg string) { ps = append(ps, k.problem(field, msg)) }
-	if k.has("architecture") && k.Architecture.Machine() == "" {
+	if k.check("architecture", k.Architecture == "", add) && k.Architecture.Machine() == "" {
 		add("architecture", fmt.Sprintf("%q is not a supported architecture (want amd64 or arm64)", k.Architecture))
 	}
 	k.validateTarget(add)
 	k.validateRelease(add)
-	if k.has("kernelversion") && !versionChars.MatchString(k.KernelVersion) {
+	if k.check("kernelversion", k.KernelVersion == "", add) && !versionChars.MatchString(k.KernelVersion) {
 		add("kernelversion", fmt.Sprintf("%q has characters outside [A-Za-z0-9._+~-] or is longer than 64", k.KernelVersion))
 	}
 	k.validateURLs(add)
@@ -43,8 +49,22 @@ func (k *Kernel) Validate() Problems {
 	return ps
 }
 
+// check tells whether the value of a required field is to be checked: not
+// when Decode already reported the field, nor when the value is missing,
+// which check reports.
+func (k *Kernel) check(field string, empty bool, add func(field, msg string)) bool {
+	switch {
+	case k.reported[field]:
+		return false
+	case empty && !k.given(field):
+		add(field, missingKey)
+		return false
+	}
+	return true
+}
+
 func (k *Kernel) validateTarget(add func(field, msg string)) {
-	if !k.has("target") {
+	if !k.check("target", k.Target == "", add) {
 		return
 	}
 	switch {
@@ -56,7 +76,7 @@ func (k *Kernel) validateTarget(add func(field, msg string)) {
 }
 
 func (k *Kernel) validateRelease(add func(field, msg string)) {
-	if !k.has("kernelrelease") {
+	if !k.check("kernelrelease", k.KernelRelease == "", add) {
 		return
 	}
 	if !releaseChars.MatchString(k.KernelRelease) {
@@ -78,7 +98,7 @@ func (k *Kernel) validateRelease(add func(field, msg string)) {
 }
 
 func (k *Kernel) validateURLs(add func(field, msg string)) {
-	if !k.has("kernelurls") {
+	if !k.check("kernelurls", len(k.KernelURLs) == 0, add) {
 		return
 	}
 	if min := MinimumURLs(k.Target); len(k.KernelURLs) < min {

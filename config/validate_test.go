@@ -186,3 +186,53 @@ func TestEveryProblemOfEveryFileIsReported(t *testing.T) {
 		t.Fatalf("want 3 problems over 2 files, got %q", got)
 	}
 }
+
+// Validate checks the values of any kernel, not only of a decoded one: a
+// kernel built in code has no positions, and each bad field is one problem.
+// driverkit reads "ubuntu;reboot" as an ubuntu target, which needs two
+// header URLs: the list (kernelurls) is too short, and its entry
+// (kernelurls[0]) is not an http(s) URL.
+func TestValidateKernelBuiltInCode(t *testing.T) {
+	k := &Kernel{KernelRelease: "$(reboot)", KernelVersion: "1", Target: "ubuntu;reboot", Architecture: AMD64,
+		KernelURLs: []string{"file:///etc/shadow"}, BuilderImage: "Evil Image", GCCVersion: "12; rm -rf /"}
+	wantProblems(t, k.Validate(),
+		`target: "ubuntu;reboot" must be lowercase letters and digits joined by single dashes or dots`,
+		`kernelrelease: "$(reboot)" must start with a digit and use only [A-Za-z0-9._+~-] (at most 128)`,
+		`kernelurls: target ubuntu;reboot needs at least 2 header URLs, got 1`,
+		`kernelurls[0]: "file:///etc/shadow" must be an absolute http(s) URL of at most 2048 characters from [A-Za-z0-9._~:/%+-] (no spaces, quotes, query or credentials)`,
+		`builderimage: "Evil Image" is not a valid image reference (lowercase name, optional :tag and @sha256:digest)`,
+		`gccversion: "12; rm -rf /" is not a gcc version like 12 or 12.2.0`,
+	)
+}
+
+// A required field without a value is missing, whatever made the kernel.
+func TestValidateEmptyKernel(t *testing.T) {
+	wantProblems(t, (&Kernel{}).Validate(),
+		"architecture: missing required key",
+		"target: missing required key",
+		"kernelrelease: missing required key",
+		"kernelversion: missing required key",
+		"kernelurls: missing required key",
+	)
+}
+
+// wantProblems compares problems, which have no path or position and one
+// per field, with want ("field: message"), in order.
+func wantProblems(t *testing.T, probs Problems, want ...string) {
+	t.Helper()
+	var got []string
+	fields := map[string]bool{}
+	for _, p := range probs {
+		if p.Path != "" || p.Line != 0 || p.Col != 0 || p.IsWarning() {
+			t.Errorf("problem %q has a path, a position or is a warning", p)
+		}
+		if fields[p.Field] {
+			t.Errorf("field %s has more than one problem", p.Field)
+		}
+		fields[p.Field] = true
+		got = append(got, p.Field+": "+p.Msg)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n got: %q\nwant: %q", got, want)
+	}
+}

@@ -44,8 +44,9 @@ func checkUnameR(unameR string, k *config.Kernel) error {
 	if k.Target != "debian" {
 		return nil
 	}
-	want, got := debianFlavour.FindStringSubmatch(k.KernelRelease), debianFlavour.FindStringSubmatch(unameR)
-	if want != nil && (got == nil || got[1] != want[1] || got[2] != want[2]) {
+	wantFlavour, wantArch, want := config.DebianFlavour(k.KernelRelease)
+	gotFlavour, gotArch, got := config.DebianFlavour(unameR)
+	if want && (!got || gotFlavour != wantFlavour || gotArch != wantArch) {
 		return fmt.Errorf("the headers are of kernel %s, not of the flavour of %s", unameR, k.KernelRelease)
 	}
 	return nil

@@ -2,10 +2,11 @@ package grid
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/falcosecurity/driverkit/pkg/kernelrelease"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // Every change dbg makes to the scripts driverkit renders is in this file,
@@ -49,17 +50,14 @@ func patchScript(script string) (string, error) {
 	return script, nil
 }
 
-// debianFlavour is falcoctl's flavour regex for Debian releases.
-var debianFlavour = regexp.MustCompile(`-(rt-|cloud-|)(amd64|arm64)$`)
-
 // debianTemplateData fixes a driverkit trap: its pattern linux-headers-*<arch>
 // matches every flavour, and Debian configs list the headers of all
 // flavours, so the first folder found may be another flavour's. The pattern
 // here names the config's flavour; the plain flavour is "a digit, then -arch".
 func debianTemplateData(kr kernelrelease.KernelRelease, urls []string) any {
 	pattern := "linux-headers-*[0-9]-" + kr.Architecture.String()
-	if m := debianFlavour.FindStringSubmatch(kr.FullExtraversion); m != nil && m[1] != "" {
-		pattern = "linux-headers-*-" + m[1] + m[2]
+	if flavour, arch, ok := config.DebianFlavour(kr.FullExtraversion); ok && flavour != "" {
+		pattern = "linux-headers-*-" + flavour + string(arch)
 	}
 	return struct {
 		KernelDownloadURLS   []string

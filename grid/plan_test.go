@@ -21,26 +21,69 @@ func loadRepo(t testing.TB) ([]*config.Kernel, *config.DriverVersions) {
 }
 
 // The plan is exactly kernels × window × each version's kinds, minus probes
-// for kernels too old for them.
+// for kernels too old for them: kernels in config-path order, then driver
+// versions newest first, then kinds. The entries are written out by hand.
 func TestPlanIsKernelsTimesWindowTimesKinds(t *testing.T) {
+	kernels := threeKernels()
+	plan, err := Plan(kernels, twoVersions(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		al2 = "k/aarch64/amazonlinux2_4.14.1-1.amzn2.aarch64_1.yaml"
+		deb = "k/x86_64/debian_6.1.2-1-amd64_1.yaml"
+		ubu = "k/x86_64/ubuntu-generic_5.15.0-3-generic_3.yaml"
+	)
+	want := []planRow{
+		// 4.14 on arm64 is too old for the probe (4.17)
+		{"2.0.0+driver", "aarch64", "amazonlinux2", "4.14.1-1.amzn2.aarch64", "1", config.Module,
+			"falco_amazonlinux2_4.14.1-1.amzn2.aarch64_1.ko", "driver/2.0.0+driver/aarch64/falco_amazonlinux2_4.14.1-1.amzn2.aarch64_1.ko", al2},
+		{"1.0.0+driver", "aarch64", "amazonlinux2", "4.14.1-1.amzn2.aarch64", "1", config.Module,
+			"falco_amazonlinux2_4.14.1-1.amzn2.aarch64_1.ko", "driver/1.0.0+driver/aarch64/falco_amazonlinux2_4.14.1-1.amzn2.aarch64_1.ko", al2},
+		{"2.0.0+driver", "x86_64", "debian", "6.1.2-1-amd64", "1", config.Module,
+			"falco_debian_6.1.2-1-amd64_1.ko", "driver/2.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko", deb},
+		{"1.0.0+driver", "x86_64", "debian", "6.1.2-1-amd64", "1", config.Module,
+			"falco_debian_6.1.2-1-amd64_1.ko", "driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.ko", deb},
+		{"1.0.0+driver", "x86_64", "debian", "6.1.2-1-amd64", "1", config.Probe,
+			"falco_debian_6.1.2-1-amd64_1.o", "driver/1.0.0+driver/x86_64/falco_debian_6.1.2-1-amd64_1.o", deb},
+		{"2.0.0+driver", "x86_64", "ubuntu-generic", "5.15.0-3-generic", "3", config.Module,
+			"falco_ubuntu-generic_5.15.0-3-generic_3.ko", "driver/2.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.ko", ubu},
+		{"1.0.0+driver", "x86_64", "ubuntu-generic", "5.15.0-3-generic", "3", config.Module,
+			"falco_ubuntu-generic_5.15.0-3-generic_3.ko", "driver/1.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.ko", ubu},
+		{"1.0.0+driver", "x86_64", "ubuntu-generic", "5.15.0-3-generic", "3", config.Probe,
+			"falco_ubuntu-generic_5.15.0-3-generic_3.o", "driver/1.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-3-generic_3.o", ubu},
+	}
+	if len(plan) != len(want) || len(want) < 2*len(kernels) {
+		t.Fatalf("plan has %d entries, want %d (for %d kernels)", len(plan), len(want), len(kernels))
+	}
+	for i, e := range plan {
+		if got := rowOf(e); got != want[i] {
+			t.Errorf("entry %d:\n got %+v\nwant %+v", i, got, want[i])
+		}
+		if e.Kernel == nil || e.Kernel.Path != e.Config {
+			t.Errorf("entry %d: not the kernel of %s", i, e.Config)
+		}
+	}
+	checkPlanInvariants(t, plan)
+}
+
+// Over the repository's configs: no key is planned twice, no probe goes to
+// a kernel too old for it, and every kernel gets at least the window's two
+// modules.
+func TestPlanOfTheRepository(t *testing.T) {
 	kernels, dv := loadRepo(t)
 	plan, err := Plan(kernels, dv, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0
-	for _, k := range kernels {
-		for _, v := range dv.Newest() {
-			for _, kind := range v.Kinds {
-				if kind == config.Module || k.SupportsProbe() {
-					want++
-				}
-			}
-		}
+	if len(plan) < 2*len(kernels) {
+		t.Fatalf("plan has %d entries for %d kernels", len(plan), len(kernels))
 	}
-	if len(plan) != want || want < 2*len(kernels) {
-		t.Fatalf("plan has %d entries, want %d (for %d kernels)", len(plan), want, len(kernels))
-	}
+	checkPlanInvariants(t, plan)
+}
+
+func checkPlanInvariants(t *testing.T, plan []Entry) {
+	t.Helper()
 	seen := map[string]bool{}
 	for _, e := range plan {
 		if seen[e.Key] {
@@ -51,6 +94,17 @@ func TestPlanIsKernelsTimesWindowTimesKinds(t *testing.T) {
 			t.Errorf("probe planned for %s", e.KernelRelease)
 		}
 	}
+}
+
+// planRow is what an Entry says, without its pointers.
+type planRow struct {
+	DriverVersion, Arch, Target, KernelRelease, KernelVersion string
+	Kind                                                      config.Kind
+	File, Key, Config                                         string
+}
+
+func rowOf(e Entry) planRow {
+	return planRow{e.DriverVersion, e.Arch, e.Target, e.KernelRelease, e.KernelVersion, e.Kind, e.File, e.Key, e.Config}
 }
 
 func TestShardsPartitionThePlan(t *testing.T) {

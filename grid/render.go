@@ -82,8 +82,8 @@ func headerURLs(k *config.Kernel) []string {
 	if k.Target != "debian" {
 		return k.KernelURLs
 	}
-	m := debianFlavour.FindStringSubmatch(k.KernelRelease)
-	if m == nil {
+	flavour, arch, ok := config.DebianFlavour(k.KernelRelease)
+	if !ok {
 		return k.KernelURLs
 	}
 	var keep []string
@@ -94,15 +94,15 @@ func headerURLs(k *config.Kernel) []string {
 		case !strings.HasPrefix(name, "linux-headers-"):
 			keep = append(keep, u)
 		case strings.HasSuffix(name, "-common"):
-			if m[1] != "rt-" {
+			if flavour != "rt-" {
 				keep = append(keep, u)
 			}
 		case strings.HasSuffix(name, "-common-rt"):
-			if m[1] == "rt-" {
+			if flavour == "rt-" {
 				keep = append(keep, u)
 			}
 		default:
-			if f := debianFlavour.FindStringSubmatch(name); f != nil && f[1] == m[1] && f[2] == m[2] {
+			if fl, a, ok := config.DebianFlavour(name); ok && fl == flavour && a == arch {
 				keep, found = append(keep, u), true
 			}
 		}

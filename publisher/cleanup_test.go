@@ -286,8 +286,8 @@ func assertHeld(t *testing.T, target Target, versions ...string) {
 	t.Helper()
 	var want []string
 	for _, dv := range versions {
-		want = append(want, "driver/"+dv+"/x86_64/falco_debian_6.1.170-3-cloud-amd64_1.ko",
-			"driver/"+dv+"/x86_64/falco_debian_6.1.170-3-cloud-amd64_1.o")
+		want = append(want, config.ObjectKey(dv, config.AMD64, "falco_debian_6.1.170-3-cloud-amd64_1.ko"),
+			config.ObjectKey(dv, config.AMD64, "falco_debian_6.1.170-3-cloud-amd64_1.o"))
 	}
 	slices.Sort(want)
 	ghEqual(t, "held", held(t, target), want)
@@ -297,7 +297,7 @@ func assertHeld(t *testing.T, target Target, versions ...string) {
 func assertIndexEmpty(t *testing.T, e cleanupEnv, dv string) {
 	t.Helper()
 	for name, sum := range e.stored() {
-		if strings.Contains(name, dv) && (strings.HasSuffix(name, "/"+SumsFile)) {
+		if strings.Contains(name, dv) && (strings.HasSuffix(name, "/"+config.SumsFile)) {
 			if empty := sha256.Sum256(nil); sum != hex.EncodeToString(empty[:]) {
 				t.Errorf("%s still lists artifacts", name)
 			}

@@ -30,7 +30,7 @@ func (d *Dir) path(key string) string { return filepath.Join(d.root, filepath.Fr
 
 // Preflight checks that the folder can be created and written.
 func (d *Dir) Preflight(context.Context) error {
-	dir := d.path("driver")
+	dir := d.path(config.RootKey(""))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("preflight %s: %w", d, err)
 	}
@@ -45,7 +45,7 @@ func (d *Dir) Preflight(context.Context) error {
 // Prefixes lists driver/<dv>/<arch> folders.
 func (d *Dir) Prefixes(context.Context) ([]Prefix, error) {
 	var out []Prefix
-	dvs, err := os.ReadDir(d.path("driver"))
+	dvs, err := os.ReadDir(d.path(config.RootKey("")))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -56,7 +56,7 @@ func (d *Dir) Prefixes(context.Context) ([]Prefix, error) {
 		if !dv.IsDir() {
 			continue
 		}
-		arches, err := os.ReadDir(d.path("driver/" + dv.Name()))
+		arches, err := os.ReadDir(d.path(config.VersionKey(dv.Name())))
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", d, err)
 		}
@@ -114,7 +114,7 @@ func (d *Dir) Put(_ context.Context, a Artifact, replace bool) error {
 
 // WriteIndex writes the prefix's SHA256SUMS.
 func (d *Dir) WriteIndex(_ context.Context, p Prefix, objects []Object) error {
-	return config.WriteFile(d.path(p.Key(SumsFile)), SHA256SUMS(objects))
+	return config.WriteFile(d.path(p.Key(config.SumsFile)), SHA256SUMS(objects))
 }
 
 // Delete removes one artifact.
@@ -127,11 +127,8 @@ func (d *Dir) Delete(_ context.Context, p Prefix, file string) error {
 
 // PutFile writes a site file under driver/.
 func (d *Dir) PutFile(_ context.Context, name string, data []byte, _ string) error {
-	return config.WriteFile(d.path("driver/"+name), data)
+	return config.WriteFile(d.path(config.RootKey(name)), data)
 }
-
-// SumsFile is the name of the digest file of each prefix.
-const SumsFile = config.SumsFile
 
 // IsArtifact tells artifact files from a prefix's other files.
 func IsArtifact(name string) bool {

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/google/go-github/v56/github"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // WriteIndex rewrites, in each release of p, the SHA256SUMS and index.json
@@ -50,7 +52,7 @@ func (g *GitHub) writeIndex(ctx context.Context, p Prefix, objects []Object) err
 		if err != nil {
 			return err
 		}
-		if err := g.replaceMeta(ctx, rel, SumsFile, SHA256SUMS(sums[i]), "text/plain; charset=utf-8"); err != nil {
+		if err := g.replaceMeta(ctx, rel, config.SumsFile, SHA256SUMS(sums[i]), "text/plain; charset=utf-8"); err != nil {
 			return err
 		}
 		if err := g.replaceMeta(ctx, rel, ghIndexAsset, append(index, '\n'), "application/json"); err != nil {

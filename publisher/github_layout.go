@@ -40,6 +40,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 const (
@@ -47,9 +49,6 @@ const (
 	ghMetaAssets = 2            // SHA256SUMS and index.json
 	ghIndexAsset = "index.json" // the per-release index asset
 )
-
-// ghArches are the architectures a release tag can end with.
-var ghArches = []string{"x86_64", "aarch64"}
 
 // ghIndexEntry is one file of a release's index.json.
 type ghIndexEntry struct {
@@ -88,7 +87,7 @@ func parseGHTag(tag string) (p Prefix, n int, ok bool) {
 }
 
 func ghSplitArch(s string) (Prefix, bool) {
-	for _, arch := range ghArches {
+	for _, arch := range config.Machines() {
 		if dv, ok := strings.CutSuffix(s, "_"+arch); ok && dv != "" {
 			return Prefix{DriverVersion: dv, Arch: arch}, true
 		}
@@ -99,7 +98,7 @@ func ghSplitArch(s string) (Prefix, bool) {
 // ghCheckPrefix refuses prefixes the scheme cannot name.
 func ghCheckPrefix(p Prefix) error {
 	if q, n, ok := parseGHTag(ghTag(p, 1)); !ok || n != 1 || q != p || strings.ContainsAny(p.DriverVersion, "/ ") {
-		return fmt.Errorf("prefix %s has no GitHub release tag (arch must be one of %s)", p, strings.Join(ghArches, ", "))
+		return fmt.Errorf("prefix %s has no GitHub release tag (arch must be one of %s)", p, strings.Join(config.Machines(), ", "))
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/google/go-github/v56/github"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // ghPrefixState is what the target knows of one prefix's releases. Its mutex
@@ -52,7 +54,7 @@ func (a *ghAsset) file() string {
 
 func (a *ghAsset) complete() bool { return a.state == "uploaded" }
 
-func (a *ghAsset) meta() bool { return a.name == SumsFile || a.name == ghIndexAsset }
+func (a *ghAsset) meta() bool { return a.name == config.SumsFile || a.name == ghIndexAsset }
 
 // find returns the complete asset of file, or nil.
 func (r *ghRelease) find(file string) *ghAsset {

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // PrefixIndex is what a target holds in one prefix, with verified digests.
@@ -82,13 +84,13 @@ func link(parts ...string) string {
 	return strings.Join(parts, "/")
 }
 
-var siteHTML = template.Must(template.New("index").Funcs(template.FuncMap{"link": link}).Parse(`<!DOCTYPE html>
+var siteHTML = template.Must(template.New("index").Funcs(template.FuncMap{"link": link, "sumsFile": func() string { return config.SumsFile }}).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Falco drivers</title>
 <style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}code{font-size:90%}</style></head>
 <body><h1>Falco drivers</h1>
 <p>{{.Total}} artifacts, generated {{.Generated.Format "2006-01-02 15:04 UTC"}}.</p>
 {{range $p := .Prefixes}}<h2 id="{{.DriverVersion}}-{{.Arch}}">{{.DriverVersion}} / {{.Arch}}</h2>
-<p><a href="{{link $p.DriverVersion $p.Arch "SHA256SUMS"}}">SHA256SUMS</a></p>
+<p><a href="{{link $p.DriverVersion $p.Arch sumsFile}}">{{sumsFile}}</a></p>
 <table><tr><th>file</th><th>size</th><th>sha256</th></tr>
 {{range .Artifacts}}<tr><td><a href="{{link $p.DriverVersion $p.Arch .File}}">{{.File}}</a></td><td>{{.Size}}</td><td><code>{{.SHA256}}</code></td></tr>
 {{end}}</table>

@@ -16,17 +16,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // Prefixes lists the driver/<dv>/<arch>/ folders.
 func (s *S3) Prefixes(ctx context.Context) ([]Prefix, error) {
-	dvs, err := s.folders(ctx, "driver/")
+	dvs, err := s.folders(ctx, config.RootKey(""))
 	if err != nil {
 		return nil, err
 	}
 	var out []Prefix
 	for _, dv := range dvs {
-		arches, err := s.folders(ctx, "driver/"+dv+"/")
+		arches, err := s.folders(ctx, config.VersionKey(dv))
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +114,7 @@ func (s *S3) listPrefix(ctx context.Context, p Prefix) (listed []s3Listed, sums 
 		for _, o := range page.Contents {
 			l := s3Listed{strings.TrimPrefix(aws.ToString(o.Key), prefix), aws.ToInt64(o.Size), aws.ToTime(o.LastModified)}
 			switch {
-			case l.file == SumsFile:
+			case l.file == config.SumsFile:
 				sums = &l
 			case IsArtifact(l.file):
 				listed = append(listed, l)
@@ -124,7 +126,7 @@ func (s *S3) listPrefix(ctx context.Context, p Prefix) (listed []s3Listed, sums 
 
 // readSums reads p's SHA256SUMS into file -> hex digest; missing is empty.
 func (s *S3) readSums(ctx context.Context, p Prefix) (map[string]string, error) {
-	key := s.key(p.Key(SumsFile))
+	key := s.key(p.Key(config.SumsFile))
 	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if isNoSuchKey(err) {
 		return map[string]string{}, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher/s3test"
 )
 
@@ -133,7 +134,7 @@ func TestS3ListFailuresAreNotMissing(t *testing.T) {
 	if err := target.WriteIndex(t.Context(), s3Prefix, []Object{{File: a.File, SHA256: a.SHA256}}); err != nil {
 		t.Fatal(err)
 	}
-	isSums := func(r s3test.Request) bool { return strings.HasSuffix(r.Path, "/"+SumsFile) }
+	isSums := func(r s3test.Request) bool { return strings.HasSuffix(r.Path, "/"+config.SumsFile) }
 	isHead := func(r s3test.Request) bool { return r.Method == "HEAD" }
 	for _, tc := range []struct {
 		name   string

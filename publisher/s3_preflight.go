@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // Preflight checks that the bucket exists and that the credentials can
@@ -20,7 +22,7 @@ import (
 // role may list only with an s3:prefix of driver/ (deploy/infra), and
 // HeadBucket is a prefix-less list.
 func (s *S3) Preflight(ctx context.Context) error {
-	prefix, one := s.key("driver/"), int32(1)
+	prefix, one := s.key(config.RootKey("")), int32(1)
 	if _, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix, MaxKeys: &one}); err != nil {
 		return fmt.Errorf("preflight %s: bucket %q %s: %w", s, s.bucket, s3Reason(err), err)
 	}
@@ -30,7 +32,7 @@ func (s *S3) Preflight(ctx context.Context) error {
 	if err := s.PutFile(ctx, name, []byte("dbg preflight\n"), "text/plain"); err != nil {
 		return fmt.Errorf("preflight %s: bucket %q: write test %s: %w", s, s.bucket, s3Reason(err), err)
 	}
-	key := s.key("driver/" + name)
+	key := s.key(config.RootKey(name))
 	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}); err != nil {
 		return fmt.Errorf("preflight %s: bucket %q: delete %s %s: %w", s, s.bucket, key, s3Reason(err), err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher/s3test"
 )
 
@@ -86,7 +87,7 @@ func TestS3PublishConflictAndForce(t *testing.T) {
 func puts(reqs []s3test.Request) int {
 	n := 0
 	for _, r := range reqs {
-		if r.Method == "PUT" && !strings.HasSuffix(r.Path, SumsFile) {
+		if r.Method == "PUT" && !strings.HasSuffix(r.Path, config.SumsFile) {
 			n++
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher/s3test"
 )
 
@@ -252,7 +253,7 @@ func TestS3WriteIndexIsSha256sumCompatible(t *testing.T) {
 	if err := target.WriteIndex(t.Context(), s3Prefix, objs); err != nil {
 		t.Fatal(err)
 	}
-	if head := s3Head(t, srv, s3Prefix.Key(SumsFile)); !strings.HasPrefix(aws.ToString(head.ContentType), "text/plain") {
+	if head := s3Head(t, srv, s3Prefix.Key(config.SumsFile)); !strings.HasPrefix(aws.ToString(head.ContentType), "text/plain") {
 		t.Errorf("SHA256SUMS content type %q", aws.ToString(head.ContentType))
 	}
 	dir := t.TempDir()
@@ -261,7 +262,7 @@ func TestS3WriteIndexIsSha256sumCompatible(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.CommandContext(t.Context(), "sha256sum", "--strict", "-c", SumsFile)
+	cmd := exec.CommandContext(t.Context(), "sha256sum", "--strict", "-c", config.SumsFile)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sha256sum -c: %v\n%s", err, out)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // Put uploads the artifact with its sha256, which the server checks
@@ -52,7 +54,7 @@ func (s *S3) Put(ctx context.Context, a Artifact, replace bool) error {
 
 // WriteIndex writes the prefix's SHA256SUMS.
 func (s *S3) WriteIndex(ctx context.Context, p Prefix, objects []Object) error {
-	return s.putBytes(ctx, s.key(p.Key(SumsFile)), SHA256SUMS(objects), "text/plain; charset=utf-8")
+	return s.putBytes(ctx, s.key(p.Key(config.SumsFile)), SHA256SUMS(objects), "text/plain; charset=utf-8")
 }
 
 // PutFile writes a site file under [PREFIX/]driver/.
@@ -60,7 +62,7 @@ func (s *S3) PutFile(ctx context.Context, name string, data []byte, contentType 
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	return s.putBytes(ctx, s.key("driver/"+name), data, contentType)
+	return s.putBytes(ctx, s.key(config.RootKey(name)), data, contentType)
 }
 
 // Delete removes one artifact (deleting a missing key is not an error).

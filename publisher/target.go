@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // Prefix is one <driver version>/<arch> folder of a target: the unit of
@@ -13,9 +15,10 @@ type Prefix struct {
 	Arch          string // x86_64 | aarch64
 }
 
-// Key is the object key of a file in the prefix: driver/<dv>/<arch>/<file>.
+// Key is the object key of a file in the prefix, driver/<dv>/<arch>/<file>
+// (config.PrefixKey); Key("") is the prefix's own.
 func (p Prefix) Key(file string) string {
-	return "driver/" + p.DriverVersion + "/" + p.Arch + "/" + file
+	return config.PrefixKey(p.DriverVersion, p.Arch) + file
 }
 
 func (p Prefix) String() string { return p.DriverVersion + "/" + p.Arch }

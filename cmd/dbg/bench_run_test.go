@@ -38,7 +38,7 @@ func BenchmarkNoopRun20k(b *testing.B) {
 		}
 		prefixes := []publisher.Prefix{}
 		for _, dv := range []string{"2.0.0+driver", "1.0.0+driver"} {
-			for _, a := range []string{"x86_64", "aarch64"} {
+			for _, a := range config.Machines() {
 				prefixes = append(prefixes, publisher.Prefix{DriverVersion: dv, Arch: a})
 			}
 		}
@@ -121,7 +121,7 @@ func publishPlan(b *testing.B, srv *s3test.Server, bucket string, plan []grid.En
 	time.Sleep(1100 * time.Millisecond) // SHA256SUMS must be newer than the objects it lists
 	c := srv.Client()
 	for prefix, buf := range sums {
-		if _, err := c.PutObject(b.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + publisher.SumsFile), Body: bytes.NewReader(buf.Bytes())}); err != nil {
+		if _, err := c.PutObject(b.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + config.SumsFile), Body: bytes.NewReader(buf.Bytes())}); err != nil {
 			b.Fatal(err)
 		}
 	}

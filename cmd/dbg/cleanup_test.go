@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher"
 	"github.com/falcosecurity/dbg/publisher/ghtest"
 	"github.com/falcosecurity/dbg/publisher/s3test"
@@ -37,7 +38,7 @@ func cleanupSeed(t *testing.T, url string, opts publisher.OpenOptions) {
 	}
 	var arts []publisher.Artifact
 	for _, dv := range []string{"7.3.0+driver", "8.1.0+driver", "9.1.0+driver", "10.0.0+driver"} {
-		arts = append(arts, statsArtifact(t, "driver/"+dv+"/x86_64/falco_debian_6.1.170-3-cloud-amd64_1.ko"))
+		arts = append(arts, statsArtifact(t, config.ObjectKey(dv, config.AMD64, "falco_debian_6.1.170-3-cloud-amd64_1.ko")))
 	}
 	if _, err := publisher.Publish(t.Context(), []publisher.Target{target}, arts, publisher.Options{}); err != nil {
 		t.Fatal(err)

@@ -45,8 +45,8 @@ func TestEndToEndRealDriver(t *testing.T) {
 		first[b.Key] = b.SHA256
 	}
 	for _, v := range []string{v10.Version, v9.Version} {
-		cmd := exec.Command("sha256sum", "-c", grid.SumsFile)
-		cmd.Dir = filepath.Join(out, "driver", v, "x86_64")
+		cmd := exec.Command("sha256sum", "-c", config.SumsFile)
+		cmd.Dir = filepath.Join(out, filepath.FromSlash(config.PrefixKey(v, config.AMD64.Machine())))
 		if res, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("sha256sum -c in %s: %v\n%s", cmd.Dir, err, res)
 		}
@@ -91,7 +91,7 @@ func pickKernels(t *testing.T, all []gridtest.LabKernel) []gridtest.LabKernel {
 	if len(all) == 0 {
 		t.Fatal("the lab has no kernel")
 	}
-	out := all[:1]
+	out := []gridtest.LabKernel{all[0]}
 	fam0, fl0 := kernelTraits(all[0].Release)
 	pick := func(ok func(fam, fl string) bool) {
 		for _, k := range all[1:] {
@@ -117,14 +117,17 @@ func contains(ks []gridtest.LabKernel, k gridtest.LabKernel) bool {
 	return false
 }
 
-var debianRelease = regexp.MustCompile(`^(\d+\.\d+)\.\d+-\d+-(rt-|cloud-|)amd64$`)
+// debianFamily is the major.minor of a Debian release (6.1.192-3-amd64).
+var debianFamily = regexp.MustCompile(`^(\d+\.\d+)\.\d+-\d+-`)
 
+// kernelTraits are a Debian release's family and flavour (config.DebianFlavour).
 func kernelTraits(release string) (family, flavour string) {
-	m := debianRelease.FindStringSubmatch(release)
-	if m == nil {
+	m := debianFamily.FindStringSubmatch(release)
+	fl, arch, ok := config.DebianFlavour(release)
+	if m == nil || !ok || arch != config.AMD64 {
 		return release, release
 	}
-	return "family " + m[1], "flavour " + m[2]
+	return "family " + m[1], "flavour " + fl
 }
 
 func releases(ks []gridtest.LabKernel) string {

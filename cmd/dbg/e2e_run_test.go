@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher/ghtest"
 	"github.com/falcosecurity/dbg/publisher/s3test"
@@ -45,7 +46,7 @@ func TestEndToEndRun(t *testing.T) {
 		}
 	}
 	for _, dv := range lab.DriverVersions {
-		sums := string(objects["driver/"+dv+"/x86_64/SHA256SUMS"])
+		sums := string(objects[config.ObjectKey(dv, config.AMD64, config.SumsFile)])
 		if strings.Count(sums, "\n") != 12 {
 			t.Errorf("s3 SHA256SUMS of %s:\n%s", dv, sums)
 		}

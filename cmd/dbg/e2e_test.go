@@ -79,12 +79,12 @@ func checkGoodKernels(t *testing.T, lab *gridtest.Lab, m grid.Report, out string
 			checkArtifact(t, path, b, k.UnameR)
 		}
 	}
-	dirs, _ := filepath.Glob(filepath.Join(out, "driver", "*", "x86_64"))
+	dirs, _ := filepath.Glob(filepath.Join(out, filepath.FromSlash(config.PrefixKey("*", config.AMD64.Machine()))))
 	if len(dirs) != len(lab.DriverVersions) {
 		t.Fatalf("output folders %v", dirs)
 	}
 	for _, d := range dirs {
-		cmd := exec.Command("sha256sum", "-c", grid.SumsFile)
+		cmd := exec.Command("sha256sum", "-c", config.SumsFile)
 		cmd.Dir = d
 		if res, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("sha256sum -c in %s: %v\n%s", d, err, res)

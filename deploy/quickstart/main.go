@@ -382,7 +382,7 @@ func report(w io.Writer, out string, d drivers, code int) {
 	}
 	fmt.Fprintf(w, "  driver source: %s\n", d.from)
 	for _, v := range d.versions {
-		dir := filepath.Join(out, "driver", v.Version, "x86_64")
+		dir := filepath.Join(out, filepath.FromSlash(config.PrefixKey(v.Version, config.AMD64.Machine())))
 		mods, _ := filepath.Glob(filepath.Join(dir, "*.ko"))
 		probes, _ := filepath.Glob(filepath.Join(dir, "*.o"))
 		sort.Strings(mods)
