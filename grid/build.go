@@ -73,13 +73,15 @@ func NewBuilder(backend Backend, fetcher *Fetcher, dv *config.DriverVersions, op
 	return &Builder{runner: backend, fetcher: fetcher, versions: dv, opts: opts}
 }
 
-// Build builds every entry of plan, writes the artifacts, SHA256SUMS and
-// manifest.json into the output folder, and returns one result per entry
-// in plan order. The error is for failures that stop the run before any
-// build (missing image, unwritable output); failed builds are in the results.
+// Build builds every entry of plan: each artifact is checked, then
+// installed atomically into the output folder. It returns one result per
+// entry, in plan order, and writes nothing else (the run writes the
+// SHA256SUMS and the manifest). The error is for failures that stop the run
+// before any build (missing image, unwritable output); failed builds are in
+// the results.
 func (b *Builder) Build(ctx context.Context, plan []Entry) (*Report, error) {
 	start := time.Now()
-	groups := groupByKernel(plan, b.versions)
+	groups := groupByKernel(plan)
 	if err := b.ensureImages(ctx, groups); err != nil {
 		return nil, err
 	}
@@ -89,11 +91,26 @@ func (b *Builder) Build(ctx context.Context, plan []Entry) (*Report, error) {
 	}
 	defer os.RemoveAll(b.workDir)
 	rs := b.fanOut(ctx, groups, newProgress(b.opts.Progress, len(plan)))
-	report := newReport(plan, rs, start)
-	if err := b.writeOutputs(report); err != nil {
-		return report, fmt.Errorf("%w: %v", ErrInfra, err)
+	return NewReport(start, inPlanOrder(plan, rs)), nil
+}
+
+// inPlanOrder orders the kernels' results like the plan.
+func inPlanOrder(plan []Entry, groups [][]BuildResult) []BuildResult {
+	byKey := map[string]BuildResult{}
+	for _, g := range groups {
+		for _, r := range g {
+			byKey[r.Key] = r
+		}
 	}
-	return report, nil
+	out := make([]BuildResult, len(plan))
+	for i, e := range plan {
+		r, ok := byKey[e.Key]
+		if !ok {
+			r = Skip(e, "not built")
+		}
+		out[i] = r
+	}
+	return out
 }
 
 func (b *Builder) ensureImages(ctx context.Context, groups []kernelBuild) error {
@@ -147,7 +164,7 @@ func anyFailed(rs []BuildResult) bool {
 }
 
 // groupByKernel gathers plan entries per kernel, then per driver version.
-func groupByKernel(plan []Entry, dv *config.DriverVersions) []kernelBuild {
+func groupByKernel(plan []Entry) []kernelBuild {
 	var groups []kernelBuild
 	byKernel := map[*config.Kernel]int{}
 	for _, e := range plan {
@@ -166,20 +183,11 @@ func groupByKernel(plan []Entry, dv *config.DriverVersions) []kernelBuild {
 		}
 		if vi < 0 {
 			vi = len(g.versions)
-			g.versions = append(g.versions, versionBuild{version: findVersion(dv, e.DriverVersion)})
+			g.versions = append(g.versions, versionBuild{version: e.Version})
 		}
 		g.versions[vi].entries = append(g.versions[vi].entries, e)
 	}
 	return groups
-}
-
-func findVersion(dv *config.DriverVersions, v string) config.DriverVersion {
-	for _, x := range dv.Versions {
-		if x.Version == v {
-			return x
-		}
-	}
-	return config.DriverVersion{Version: v}
 }
 
 // expandImage fills the {target} and {gcc} placeholders of an image template.

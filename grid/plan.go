@@ -19,7 +19,8 @@ type Entry struct {
 	Key           string      `json:"key"`
 	Config        string      `json:"config"`
 
-	Kernel *config.Kernel `json:"-"`
+	Kernel  *config.Kernel       `json:"-"`
+	Version config.DriverVersion `json:"-"` // the driver version DriverVersion names
 }
 
 // ErrNoDriverVersion is returned when the driver-version filter matches no
@@ -120,6 +121,7 @@ func kernelEntries(k *config.Kernel, versions []config.DriverVersion) []Entry {
 				Key:           config.ObjectKey(v.Version, k.Architecture, file),
 				Config:        k.Path,
 				Kernel:        k,
+				Version:       v,
 			})
 		}
 	}

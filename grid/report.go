@@ -18,24 +18,18 @@ type Report struct {
 	Infra bool `json:"infra_failure"`
 }
 
-// newReport orders the results like the plan and counts them.
-func newReport(plan []Entry, groups [][]BuildResult, start time.Time) *Report {
-	byKey := map[string]BuildResult{}
-	for _, g := range groups {
-		for _, r := range g {
-			byKey[r.Key] = r
-		}
-	}
-	r := &Report{Started: start.UTC(), Finished: time.Now().UTC(), Total: len(plan), Builds: make([]BuildResult, len(plan))}
-	for i, e := range plan {
-		res, ok := byKey[e.Key]
-		if !ok {
-			res = BuildResult{Entry: e, Status: Skipped, Reason: "not built"}
-		}
-		r.Builds[i] = res
-		r.count(res)
+// NewReport counts the results of a run, one per plan entry in plan order.
+func NewReport(started time.Time, builds []BuildResult) *Report {
+	r := &Report{Started: started.UTC(), Finished: time.Now().UTC(), Total: len(builds), Builds: builds}
+	for _, b := range builds {
+		r.count(b)
 	}
 	return r
+}
+
+// Skip is the result of an entry that was not built, and why.
+func Skip(e Entry, reason string) BuildResult {
+	return BuildResult{Entry: e, Status: Skipped, Reason: reason}
 }
 
 func (r *Report) count(res BuildResult) {
@@ -52,20 +46,3 @@ func (r *Report) count(res BuildResult) {
 
 // ErrBuildsFailed is returned when some builds failed (exit code 1).
 var ErrBuildsFailed = errors.New("builds failed")
-
-// Complete returns a report over the whole plan: the entries r has keep
-// their results, the others are skipped with reason (r may be nil).
-func Complete(plan []Entry, r *Report, reason string) *Report {
-	var groups [][]BuildResult
-	start := time.Now()
-	if r != nil {
-		groups, start = [][]BuildResult{r.Builds}, r.Started
-	}
-	out := newReport(plan, groups, start)
-	for i := range out.Builds {
-		if out.Builds[i].Reason == "not built" {
-			out.Builds[i].Reason = reason
-		}
-	}
-	return out
-}

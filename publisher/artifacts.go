@@ -26,22 +26,31 @@ func FromBuild(out string) ([]Artifact, error) {
 	return FromResults(out, r.Builds)
 }
 
-// FromResults turns built results into artifacts, verifying each file.
+// FromResults turns built results into artifacts, verifying that each file
+// still has the digest the build recorded.
 func FromResults(out string, results []grid.BuildResult) ([]Artifact, error) {
-	var arts []Artifact
-	for _, b := range results {
-		if b.Status != grid.Built {
-			continue
-		}
-		a := Artifact{Prefix: Prefix{b.DriverVersion, b.Arch}, File: b.File, Path: filepath.Join(out, filepath.FromSlash(b.Key)), SHA256: b.SHA256, Size: b.Size}
+	arts := builtArtifacts(out, results)
+	for _, a := range arts {
 		sum, size, err := config.HashFile(a.Path)
 		if err != nil {
-			return nil, fmt.Errorf("artifact %s: %w", b.Key, err)
+			return nil, fmt.Errorf("artifact %s: %w", a.Key(), err)
 		}
 		if sum != a.SHA256 || size != a.Size {
-			return nil, fmt.Errorf("artifact %s: the file changed since it was built (sha256 %s, manifest says %s)", b.Key, sum, a.SHA256)
+			return nil, fmt.Errorf("artifact %s: the file changed since it was built (sha256 %s, manifest says %s)", a.Key(), sum, a.SHA256)
 		}
-		arts = append(arts, a)
 	}
 	return arts, nil
+}
+
+// builtArtifacts are the artifacts of the built results, with the digests
+// computed while they were installed.
+func builtArtifacts(out string, results []grid.BuildResult) []Artifact {
+	var arts []Artifact
+	for _, b := range results {
+		if b.Status == grid.Built {
+			arts = append(arts, Artifact{Prefix: Prefix{b.DriverVersion, b.Arch}, File: b.File,
+				Path: filepath.Join(out, filepath.FromSlash(b.Key)), SHA256: b.SHA256, Size: b.Size})
+		}
+	}
+	return arts
 }

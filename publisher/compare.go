@@ -49,7 +49,7 @@ func Compare(ctx context.Context, t Target, plan []grid.Entry) (*Comparison, err
 	if err != nil {
 		return nil, err
 	}
-	held := holdings[t]
+	held := holdings[t].byKey()
 	var have, lack []grid.Entry
 	planned := make(map[string]bool, len(plan))
 	for _, e := range plan {

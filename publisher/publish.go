@@ -50,38 +50,37 @@ func Publish(ctx context.Context, targets []Target, arts []Artifact, opts Option
 	var all []Outcome
 	var errs []error
 	for _, t := range targets {
-		outs, err := publishTo(ctx, t, arts, opts)
-		all = append(all, outs...)
+		held, err := listHolding(ctx, t, prefixesOf(arts))
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("publish to %s: %w", t, err))
+			continue
 		}
+		outs, err := publishHeld(ctx, t, arts, held, opts)
+		all = append(all, outs...)
+		errs = append(errs, err)
 	}
 	return all, errors.Join(errs...)
 }
 
-func publishTo(ctx context.Context, t Target, arts []Artifact, opts Options) ([]Outcome, error) {
+// publishHeld publishes arts to t, which holds held (listed once by the
+// caller), prefix by prefix.
+func publishHeld(ctx context.Context, t Target, arts []Artifact, held Holding, opts Options) ([]Outcome, error) {
 	var outs []Outcome
 	var errs []error
 	for _, p := range prefixesOf(arts) {
-		o, err := publishPrefix(ctx, t, p, artifactsIn(arts, p), opts)
-		outs = append(outs, o...)
-		if err != nil {
-			errs = append(errs, err)
+		if held[p] == nil {
+			held[p] = map[string]Object{}
 		}
+		o, err := publishPrefix(ctx, t, p, artifactsIn(arts, p), held[p], opts)
+		outs = append(outs, o...)
+		errs = append(errs, err)
 	}
 	return outs, errors.Join(errs...)
 }
 
-// publishPrefix lists p once, decides, uploads and rewrites p's index.
-func publishPrefix(ctx context.Context, t Target, p Prefix, arts []Artifact, opts Options) ([]Outcome, error) {
-	existing, err := t.List(ctx, p, false)
-	if err != nil {
-		return nil, fmt.Errorf("publish to %s: %w", t, err)
-	}
-	held := map[string]Object{}
-	for _, o := range existing {
-		held[o.File] = o
-	}
+// publishPrefix decides, uploads and rewrites p's index; held is what t
+// holds in p, and is updated with what was uploaded.
+func publishPrefix(ctx context.Context, t Target, p Prefix, arts []Artifact, held map[string]Object, opts Options) ([]Outcome, error) {
 	outs := decide(t, arts, held, opts.Force)
 	if opts.DryRun {
 		return outs, conflicts(t, outs)

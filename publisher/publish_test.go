@@ -53,8 +53,8 @@ func TestPublishSkipsRefusesAndForces(t *testing.T) {
 	if err != nil || count(outs, Upload) != 3 {
 		t.Fatalf("first publish: %v %+v", err, outs)
 	}
-	sums, _ := os.ReadFile(filepath.Join(dst, "driver/9.1.0+driver/x86_64", SumsFile))
-	cmd := exec.Command("sha256sum", "-c", SumsFile)
+	sums, _ := os.ReadFile(filepath.Join(dst, "driver/9.1.0+driver/x86_64", config.SumsFile))
+	cmd := exec.Command("sha256sum", "-c", config.SumsFile)
 	cmd.Dir = filepath.Join(dst, "driver/9.1.0+driver/x86_64")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("sha256sum -c: %v\n%s\n%s", err, out, sums)
@@ -117,7 +117,7 @@ func TestRunBuildsOnlyWhatIsMissing(t *testing.T) {
 	k := &config.Kernel{KernelRelease: "6.1.170-3-amd64", KernelVersion: "1", Target: "debian", Architecture: config.AMD64}
 	plan := []grid.Entry{entry(k, config.Module), entry(k, config.Probe)}
 	builds := 0
-	build := func(_ context.Context, todo []grid.Entry) (*grid.Report, error) {
+	build := builderFunc(func(_ context.Context, todo []grid.Entry) (*grid.Report, error) {
 		r := &grid.Report{Total: len(todo)}
 		for _, e := range todo {
 			builds++
@@ -126,7 +126,7 @@ func TestRunBuildsOnlyWhatIsMissing(t *testing.T) {
 			r.Built++
 		}
 		return r, nil
-	}
+	})
 	target := NewDir(dst)
 	rep, err := Run(t.Context(), plan, build, []Target{target}, RunOptions{Out: out})
 	if err != nil || builds != 2 || count(rep.Outcomes, Upload) != 2 {

@@ -5,14 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
 )
 
-// BuildFunc builds plan entries (grid.Builder.Build).
-type BuildFunc func(ctx context.Context, plan []grid.Entry) (*grid.Report, error)
+// Builder builds plan entries into the output folder, each artifact
+// checked before it is installed, and returns one result per entry
+// (grid.Builder, wired by cmd).
+type Builder interface {
+	Build(ctx context.Context, plan []grid.Entry) (*grid.Report, error)
+}
 
 // RunOptions tune Run.
 type RunOptions struct {
@@ -24,18 +30,32 @@ type RunOptions struct {
 
 // RunReport is what Run did.
 type RunReport struct {
-	Build    *grid.Report // nil when nothing was built
+	Build    *grid.Report // every plan entry; nil when the run stopped before building
 	ToBuild  []grid.Entry // what was (or, dry run: would be) built
 	Outcomes []Outcome
 }
 
-// Run asks each target what it holds (one listing per prefix), builds only
-// what some target misses (everything with Force), and publishes each
-// built artifact to the targets that miss it (to all with Force). A
-// target that already holds an artifact is left alone: builds are not
-// byte-reproducible, so a rebuild differing from what is published is not
-// a conflict to report.
-func Run(ctx context.Context, plan []grid.Entry, build BuildFunc, targets []Target, opts RunOptions) (*RunReport, error) {
+// alreadyPublished is the reason of the plan entries every target holds.
+const alreadyPublished = "already published on every target"
+
+// Run is one whole dbg run, and with no targets one `dbg build`:
+//
+//  1. what each target holds: one listing per target and prefix (Holdings);
+//  2. what is missing from some target (everything with Force, or without
+//     targets) is built, each artifact checked before it reaches the output
+//     folder (grid.Builder);
+//  3. the SHA256SUMS of the folders built into, from the build's digests
+//     (grid.WriteSums);
+//  4. each built artifact is published to the targets that miss it (to
+//     all with Force), from what step 1 listed (publishHeld);
+//  5. the manifest (every plan entry) and publish.json, once (record).
+//
+// A target that already holds an artifact is left alone.
+func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, opts RunOptions) (*RunReport, error) {
+	start := time.Now()
+	if len(plan) == 0 {
+		slog.Warn("nothing to build: the plan is empty")
+	}
 	held, err := Holdings(ctx, targets, planPrefixes(plan))
 	if err != nil {
 		return nil, err
@@ -44,39 +64,60 @@ func Run(ctx context.Context, plan []grid.Entry, build BuildFunc, targets []Targ
 	if opts.DryRun {
 		return rep, nil
 	}
-	var errs []error
+	built := grid.NewReport(start, nil)
 	if len(rep.ToBuild) > 0 {
-		rep.Build, err = build(ctx, rep.ToBuild)
-		if err != nil {
+		if built, err = b.Build(ctx, rep.ToBuild); err != nil {
 			return rep, err
 		}
-		errs = append(errs, rep.publish(ctx, targets, held, opts))
 	}
-	rep.Build = grid.Complete(plan, rep.Build, "already published on every target")
-	errs = append(errs, rep.write(opts.Out))
-	return rep, errors.Join(errs...)
+	rep.Build = wholePlan(plan, built)
+	err = grid.WriteSums(opts.Out, built.Builds)
+	if err != nil {
+		err = fmt.Errorf("%w: %v", grid.ErrInfra, err)
+	} else if ctx.Err() == nil {
+		err = rep.publish(ctx, targets, held, opts)
+	}
+	return rep, errors.Join(err, rep.record(opts.Out, len(targets) > 0))
+}
+
+// wholePlan is the report over every plan entry: the build's results, and
+// the entries not built because every target holds them.
+func wholePlan(plan []grid.Entry, built *grid.Report) *grid.Report {
+	byKey := map[string]grid.BuildResult{}
+	for _, r := range built.Builds {
+		byKey[r.Key] = r
+	}
+	all := make([]grid.BuildResult, len(plan))
+	for i, e := range plan {
+		r, ok := byKey[e.Key]
+		if !ok {
+			r = grid.Skip(e, alreadyPublished)
+		}
+		all[i] = r
+	}
+	return grid.NewReport(built.Started, all)
 }
 
 // publish sends each built artifact to the targets that miss it.
-func (rep *RunReport) publish(ctx context.Context, targets []Target, held map[Target]map[string]Object, opts RunOptions) error {
-	arts, err := FromResults(opts.Out, rep.Build.Builds)
-	if err != nil {
-		return err
-	}
+func (rep *RunReport) publish(ctx context.Context, targets []Target, held map[Target]Holding, opts RunOptions) error {
+	arts := builtArtifacts(opts.Out, rep.Build.Builds)
 	var errs []error
 	for _, t := range targets {
-		outs, err := Publish(ctx, []Target{t}, forTarget(arts, held[t], opts.Force), Options{Force: opts.Force, Jobs: opts.Jobs})
+		outs, err := publishHeld(ctx, t, forTarget(arts, held[t], opts.Force), held[t], Options{Force: opts.Force, Jobs: opts.Jobs})
 		rep.Outcomes = append(rep.Outcomes, outs...)
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// write puts the run's manifest (every plan entry) and what was published
-// (publish.json) into the output folder.
-func (rep *RunReport) write(out string) error {
+// record writes the run's manifest (every plan entry) and, when it had
+// targets, what was published (publish.json) into the output folder.
+func (rep *RunReport) record(out string, published bool) error {
 	if err := grid.WriteManifest(filepath.Join(out, grid.ManifestFile), rep.Build); err != nil {
 		return fmt.Errorf("%w: %v", grid.ErrInfra, err)
+	}
+	if !published {
+		return nil
 	}
 	data, err := json.MarshalIndent(rep.Outcomes, "", "  ")
 	if err == nil {
@@ -91,23 +132,53 @@ func (rep *RunReport) write(out string) error {
 // PublishFile lists, in the output folder, what a run published.
 const PublishFile = "publish.json"
 
-// Holdings lists, for every target, what it holds in the prefixes: the
-// digests by key. One listing per target and prefix.
-func Holdings(ctx context.Context, targets []Target, prefixes []Prefix) (map[Target]map[string]Object, error) {
-	out := map[Target]map[string]Object{}
-	for _, t := range targets {
-		out[t] = map[string]Object{}
-		for _, p := range prefixes {
-			objs, err := t.List(ctx, p, false)
-			if err != nil {
-				return nil, fmt.Errorf("%w: list %s: %v", ErrUploadFailed, t, err)
-			}
-			for _, o := range objs {
-				out[t][p.Key(o.File)] = o
-			}
+// Holding is what one target holds: per prefix, its objects by file name.
+type Holding map[Prefix]map[string]Object
+
+// has tells whether the holding has the artifact's file in its prefix.
+func (h Holding) has(p Prefix, file string) bool {
+	_, ok := h[p][file]
+	return ok
+}
+
+// byKey is the holding's objects by object key.
+func (h Holding) byKey() map[string]Object {
+	out := map[string]Object{}
+	for p, objs := range h {
+		for file, o := range objs {
+			out[p.Key(file)] = o
 		}
 	}
+	return out
+}
+
+// Holdings lists, for every target, what it holds in the prefixes: one
+// listing per target and prefix.
+func Holdings(ctx context.Context, targets []Target, prefixes []Prefix) (map[Target]Holding, error) {
+	out := map[Target]Holding{}
+	for _, t := range targets {
+		h, err := listHolding(ctx, t, prefixes)
+		if err != nil {
+			return nil, err
+		}
+		out[t] = h
+	}
 	return out, nil
+}
+
+func listHolding(ctx context.Context, t Target, prefixes []Prefix) (Holding, error) {
+	h := Holding{}
+	for _, p := range prefixes {
+		objs, err := t.List(ctx, p, false)
+		if err != nil {
+			return nil, fmt.Errorf("%w: list %s on %s: %v", grid.ErrInfra, p, t, err)
+		}
+		h[p] = map[string]Object{}
+		for _, o := range objs {
+			h[p][o.File] = o
+		}
+	}
+	return h, nil
 }
 
 func planPrefixes(plan []grid.Entry) []Prefix {
@@ -123,12 +194,16 @@ func planPrefixes(plan []grid.Entry) []Prefix {
 	return out
 }
 
-// missing keeps the entries some target lacks (all of them with force).
-func missing(plan []grid.Entry, targets []Target, held map[Target]map[string]Object, force bool) []grid.Entry {
+// missing keeps the entries some target lacks: all of them with force, or
+// without targets.
+func missing(plan []grid.Entry, targets []Target, held map[Target]Holding, force bool) []grid.Entry {
+	if force || len(targets) == 0 {
+		return plan
+	}
 	var out []grid.Entry
 	for _, e := range plan {
 		for _, t := range targets {
-			if _, ok := held[t][e.Key]; force || !ok {
+			if !held[t].has(Prefix{e.DriverVersion, e.Arch}, e.File) {
 				out = append(out, e)
 				break
 			}
@@ -137,10 +212,10 @@ func missing(plan []grid.Entry, targets []Target, held map[Target]map[string]Obj
 	return out
 }
 
-func forTarget(arts []Artifact, held map[string]Object, force bool) []Artifact {
+func forTarget(arts []Artifact, held Holding, force bool) []Artifact {
 	var out []Artifact
 	for _, a := range arts {
-		if _, ok := held[a.Key()]; force || !ok {
+		if force || !held.has(a.Prefix, a.File) {
 			out = append(out, a)
 		}
 	}

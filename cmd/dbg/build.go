@@ -15,6 +15,7 @@ import (
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
+	"github.com/falcosecurity/dbg/publisher"
 )
 
 // buildFlags are the flags of commands that build.
@@ -65,20 +66,22 @@ func newBuildCmd(configDir *string) *cobra.Command {
 		Short: "Build every planned driver in containers into --out, with SHA256SUMS and manifest.json",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			plan, dv, err := pf.plan(cmd.Context(), cmd.ErrOrStderr())
+			ctx := cmd.Context()
+			plan, dv, err := pf.plan(ctx, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			report, err := runBuild(cmd.Context(), plan, dv, bf.options(cmd.ErrOrStderr()), bf.cacheDir)
-			if report != nil {
-				printSummary(cmd.OutOrStdout(), cmd.ErrOrStderr(), report, bf.out)
-				gha := actionsFromEnv()
-				gha.builds(cmd.ErrOrStderr(), report)
-				if err := gha.writeSummary(report, nil); err != nil {
-					slog.Warn("job summary", "err", err)
-				}
+			rep, err := publisher.Run(ctx, plan, bf.builder(dv, cmd.ErrOrStderr()), nil, publisher.RunOptions{Out: bf.out})
+			if rep == nil || rep.Build == nil {
+				return err
 			}
-			return buildOutcome(cmd.Context(), report, err)
+			printSummary(cmd.OutOrStdout(), cmd.ErrOrStderr(), rep.Build, bf.out)
+			gha := actionsFromEnv()
+			gha.builds(cmd.ErrOrStderr(), rep.Build)
+			if err := gha.writeSummary(rep.Build, nil); err != nil {
+				slog.Warn("job summary", "err", err)
+			}
+			return buildOutcome(ctx, rep.Build, err)
 		},
 	}
 	pf.bind(cmd)
@@ -101,12 +104,24 @@ func buildOutcome(ctx context.Context, r *grid.Report, err error) error {
 	return nil
 }
 
-// runBuild wires the fetch cache, the Docker backend and the builder.
-func runBuild(ctx context.Context, plan []grid.Entry, dv *config.DriverVersions, opts grid.BuildOptions, cacheDir string) (*grid.Report, error) {
-	if len(plan) == 0 {
-		slog.Warn("nothing to build: the plan is empty")
-	}
-	fetcher, err := grid.NewFetcher(cacheDir, grid.FetchOptions{})
+// builder is the build backend of build and run: the fetch cache, the
+// Docker daemon and grid's builder, wired when there is something to build
+// (a run with nothing to build needs no Docker).
+type builder struct {
+	dv       *config.DriverVersions
+	opts     grid.BuildOptions
+	cacheDir string
+}
+
+var _ publisher.Builder = builder{}
+
+func (f *buildFlags) builder(dv *config.DriverVersions, progress io.Writer) builder {
+	return builder{dv: dv, opts: f.options(progress), cacheDir: f.cacheDir}
+}
+
+// Build wires the fetch cache, the Docker backend and grid's builder, and builds.
+func (b builder) Build(ctx context.Context, plan []grid.Entry) (*grid.Report, error) {
+	fetcher, err := grid.NewFetcher(b.cacheDir, grid.FetchOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", grid.ErrInfra, err)
 	}
@@ -120,7 +135,7 @@ func runBuild(ctx context.Context, plan []grid.Entry, dv *config.DriverVersions,
 	} else if n > 0 {
 		slog.Info("removed containers left by an earlier run", "count", n)
 	}
-	report, err := grid.NewBuilder(docker, fetcher, dv, opts).Build(ctx, plan)
+	report, err := grid.NewBuilder(docker, fetcher, b.dv, b.opts).Build(ctx, plan)
 	if err != nil && !errors.Is(err, grid.ErrInfra) {
 		err = fmt.Errorf("%w: %v", grid.ErrInfra, err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher"
 )
 
@@ -33,10 +32,7 @@ func newRunCmd(configDir *string) *cobra.Command {
 				return fmt.Errorf("%w: %v", errInfra, err)
 			}
 			opts.Out = bf.out
-			build := func(ctx context.Context, todo []grid.Entry) (*grid.Report, error) {
-				return runBuild(ctx, todo, dv, bf.options(cmd.ErrOrStderr()), bf.cacheDir)
-			}
-			rep, err := publisher.Run(ctx, plan, build, targets, opts)
+			rep, err := publisher.Run(ctx, plan, bf.builder(dv, cmd.ErrOrStderr()), targets, opts)
 			return runOutcome(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), rep, len(plan), opts, err)
 		},
 	}
