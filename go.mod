@@ -7,12 +7,16 @@ require (
 	github.com/containerd/errdefs v1.0.0
 	github.com/docker/docker v28.3.3+incompatible
 	github.com/falcosecurity/driverkit v0.22.1
+	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/spf13/cobra v1.9.1
 	golang.org/x/sync v0.18.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require github.com/google/go-querystring v1.1.0 // indirect
+require (
+	github.com/google/go-querystring v1.1.0 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+)
 
 require (
 	atomicgo.dev/cursor v0.2.0 // indirect

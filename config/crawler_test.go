@@ -3,8 +3,6 @@ package config
 import (
 	"bytes"
 	"flag"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,22 +143,4 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
-}
-
-func TestReadCrawlerFromURL(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/list.json" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write([]byte(`{"centos": []}`))
-	}))
-	defer srv.Close()
-	data, err := ReadCrawler(t.Context(), srv.URL+"/list.json")
-	if err != nil || string(data) != `{"centos": []}` {
-		t.Fatalf("%q %v", data, err)
-	}
-	if _, err := ReadCrawler(t.Context(), srv.URL+"/missing.json"); err == nil || !strings.Contains(err.Error(), "404") {
-		t.Errorf("a 404 must be an error naming it: %v", err)
-	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/falcosecurity/dbg/grid/retry"
 )
 
 // A Fetcher is a content-addressed download cache for build inputs (kernel
@@ -28,9 +30,10 @@ import (
 // detected. Downloads go to tmp/ and are renamed into blobs/ once complete,
 // so a killed run never leaves a truncated blob under its final name.
 type Fetcher struct {
-	dir   string
-	opts  FetchOptions
-	group singleflight.Group
+	dir    string
+	opts   FetchOptions
+	policy retry.Policy // from opts: Attempts, Backoff, and the shared cap
+	group  singleflight.Group
 
 	mu    sync.Mutex
 	stats FetchStats
@@ -40,9 +43,9 @@ type Fetcher struct {
 type FetchOptions struct {
 	Client   *http.Client  // default: dial, TLS and response-header timeouts (30s), no overall timeout
 	MaxSize  int64         // largest download accepted; default 4 GiB
-	Attempts int           // tries per URL for transient failures; default 4
+	Attempts int           // tries per URL for transient failures; default retry.Default's (4)
 	Timeout  time.Duration // per attempt; default 15 min
-	Backoff  time.Duration // first retry delay, doubling, with jitter; default 1s
+	Backoff  time.Duration // first retry delay, doubling, with jitter; default retry.Default's (1s)
 }
 
 // Blob is a cached download.
@@ -76,13 +79,13 @@ func (o FetchOptions) withDefaults() FetchOptions {
 		o.MaxSize = 4 << 30
 	}
 	if o.Attempts <= 0 {
-		o.Attempts = 4
+		o.Attempts = retry.Default().Attempts
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Minute
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = time.Second
+		o.Backoff = retry.Default().Base
 	}
 	return o
 }
@@ -90,7 +93,9 @@ func (o FetchOptions) withDefaults() FetchOptions {
 // NewFetcher creates dir (the cache root) if needed and checks that it is
 // writable; an error here is an infrastructure failure.
 func NewFetcher(dir string, opts FetchOptions) (*Fetcher, error) {
-	f := &Fetcher{dir: dir, opts: opts.withDefaults()}
+	opts = opts.withDefaults()
+	policy := retry.Policy{Attempts: opts.Attempts, Base: opts.Backoff, Cap: retry.Default().Cap}
+	f := &Fetcher{dir: dir, opts: opts, policy: policy}
 	for _, d := range []string{f.blobDir(), f.urlDir(), f.tmpDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create fetch cache: %w", err)

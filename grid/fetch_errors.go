@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/falcosecurity/dbg/grid/retry"
 )
 
 var (
@@ -16,10 +17,6 @@ var (
 	// plain http(s). It is permanent.
 	ErrUnsupportedURL = errors.New("unsupported URL")
 )
-
-// maxRetryAfter caps how long a server's Retry-After (and the backoff) may
-// make us wait between attempts.
-const maxRetryAfter = 60 * time.Second
 
 // FetchError is a failed download of URL. Status is the HTTP status when the
 // server answered with one (0 otherwise); Err is the underlying cause, if any.
@@ -43,42 +40,33 @@ func (e *FetchError) Error() string {
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // Permanent reports whether trying again cannot help: the server refused or
-// does not have the file (4xx other than 408 and 429), the file is over the
-// size cap, or the URL is not http(s). Network errors, timeouts, 5xx, 408,
-// 429 and context cancellation are not permanent.
+// does not have the file (an answer retry.Status does not retry: 4xx other
+// than 408 and 429), the file is over the size cap, or the URL is not
+// http(s). Network errors, timeouts, 5xx, 408, 429 and context cancellation
+// are not permanent.
 func (e *FetchError) Permanent() bool {
 	if e.Status != 0 {
-		return permanentStatus(e.Status)
+		return !retry.Status(e.Status)
 	}
 	return errors.Is(e.Err, ErrTooLarge) || errors.Is(e.Err, ErrUnsupportedURL)
 }
 
-// permanentStatus: 4xx but 408 and 429 (and any other non-200 answer below
-// 500, such as an unfollowed redirect) will not change if asked again.
-func permanentStatus(code int) bool {
-	return code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests
+// verdict is the shared policy's word on another attempt: by status, with
+// the server's Retry-After; else by the transport error (retry.Transient:
+// a refused certificate, say, is not permanent, but not retried either).
+func (e *FetchError) verdict() retry.Verdict {
+	if e.Status != 0 {
+		return retry.Verdict{Retry: retry.Status(e.Status), After: e.retryAfter, HasAfter: e.hasRetryAfter}
+	}
+	return retry.Verdict{Retry: !e.Permanent() && retry.Transient(e.Err)}
 }
 
-// statusError describes a non-200 answer, keeping Retry-After on 429 and 503.
+// statusError describes a non-200 answer, keeping the Retry-After of one
+// that is retried.
 func statusError(url string, resp *http.Response) *FetchError {
 	e := &FetchError{URL: url, Status: resp.StatusCode}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		e.retryAfter, e.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if retry.Status(resp.StatusCode) {
+		e.retryAfter, e.hasRetryAfter = retry.RetryAfter(resp)
 	}
 	return e
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date, capped at
-// maxRetryAfter; false when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(min(s, int(maxRetryAfter/time.Second))) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(t.Sub(now), 0), maxRetryAfter), true
-	}
-	return 0, false
 }

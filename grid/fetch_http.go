@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/falcosecurity/dbg/grid/retry"
 )
 
 // defaultClient bounds each step of a request but not the transfer itself:
@@ -46,51 +46,30 @@ func checkFetchURL(rawURL string) error {
 	return nil
 }
 
-// download tries rawURL up to Attempts times, backing off between transient
-// failures; only *FetchError that are not Permanent are retried.
+// download tries rawURL by the shared retry policy: only a *FetchError
+// whose verdict says so is retried.
 func (f *Fetcher) download(ctx context.Context, rawURL string) (Blob, error) {
-	for attempt := 1; ; attempt++ {
-		b, err := f.attempt(ctx, rawURL)
-		var fe *FetchError
-		switch {
-		case err == nil:
-			return b, nil
-		case ctx.Err() != nil:
-			return Blob{}, &FetchError{URL: rawURL, Err: ctx.Err()}
-		case !errors.As(err, &fe) || fe.Permanent() || attempt >= f.opts.Attempts:
-			return Blob{}, err
-		}
-		delay := f.delay(attempt, fe)
-		slog.WarnContext(ctx, "fetch failed, will retry", "err", err, "attempt", attempt, "delay", delay)
-		if err := sleepCtx(ctx, delay); err != nil {
-			return Blob{}, &FetchError{URL: rawURL, Err: err}
-		}
+	var b Blob
+	err := f.policy.Do(ctx, func(int) (err error) {
+		b, err = f.attempt(ctx, rawURL)
+		return err
+	}, fetchVerdict, "what", "fetch")
+	switch {
+	case err == nil:
+		return b, nil
+	case ctx.Err() != nil:
+		return Blob{}, &FetchError{URL: rawURL, Err: ctx.Err()}
 	}
+	return Blob{}, err
 }
 
-// delay is the server's Retry-After if it sent one, or else Backoff doubled
-// per attempt (capped at a minute) with equal jitter.
-func (f *Fetcher) delay(attempt int, fe *FetchError) time.Duration {
-	if fe.hasRetryAfter {
-		return fe.retryAfter
+// fetchVerdict classifies a failed attempt; errors of the cache are final.
+func fetchVerdict(err error) retry.Verdict {
+	var fe *FetchError
+	if !errors.As(err, &fe) {
+		return retry.Verdict{}
 	}
-	d := f.opts.Backoff
-	for i := 1; i < attempt && d < maxRetryAfter; i++ {
-		d *= 2
-	}
-	d = min(d, maxRetryAfter)
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return fe.verdict()
 }
 
 // attempt downloads rawURL once into the cache.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v56/github"
+
+	"github.com/falcosecurity/dbg/grid/retry"
 )
 
 // GitHubOptions configure the GitHub Releases target.
@@ -25,7 +27,8 @@ type GitHubOptions struct {
 	Concurrency int
 	// Retries is how many times a failed request is retried (default 5;
 	// negative: never). Backoff is the first wait (default 1s), doubled each
-	// retry and capped; a Retry-After answer is honoured up to a cap.
+	// retry with jitter and capped (ghMaxWait); a Retry-After answer is
+	// honoured up to the cap. They make the target's retry.Policy.
 	Retries int
 	Backoff time.Duration
 }
@@ -38,9 +41,7 @@ type GitHub struct {
 	download    *http.Client // follows asset redirects to storage, without the token
 	hasToken    bool
 	concurrency int
-	retries     int
-	backoff     time.Duration
-	maxWait     time.Duration // cap of one wait between attempts
+	policy      retry.Policy  // from Retries and Backoff, capped at ghMaxWait
 	maxAssets   int           // ghMaxAssets; tests lower it
 	transfers   chan struct{} // bounds uploads and downloads in flight
 
@@ -49,6 +50,10 @@ type GitHub struct {
 }
 
 var _ Target = (*GitHub)(nil)
+
+// ghMaxWait caps one wait between attempts, Retry-After included: GitHub's
+// secondary rate limits ask for a minute or more.
+const ghMaxWait = 2 * time.Minute
 
 // NewGitHub returns the target publishing to the releases of owner/repo.
 func NewGitHub(owner, repo string, opts GitHubOptions) (*GitHub, error) {
@@ -72,23 +77,28 @@ func NewGitHub(owner, repo string, opts GitHubOptions) (*GitHub, error) {
 	g := &GitHub{
 		owner: owner, repo: repo, client: client, download: &http.Client{},
 		hasToken: opts.Token != "", concurrency: opts.Concurrency,
-		retries: opts.Retries, backoff: opts.Backoff, maxWait: 2 * time.Minute,
+		policy:    ghPolicy(opts.Retries, opts.Backoff),
 		maxAssets: ghMaxAssets, prefixes: map[Prefix]*ghPrefixState{},
 	}
 	if g.concurrency <= 0 {
 		g.concurrency = 4
 	}
-	switch {
-	case g.retries == 0:
-		g.retries = 5
-	case g.retries < 0:
-		g.retries = 0
-	}
-	if g.backoff <= 0 {
-		g.backoff = time.Second
-	}
 	g.transfers = make(chan struct{}, g.concurrency)
 	return g, nil
+}
+
+// ghPolicy maps GitHubOptions' Retries and Backoff onto the shared policy.
+func ghPolicy(retries int, backoff time.Duration) retry.Policy {
+	switch {
+	case retries == 0:
+		retries = 5
+	case retries < 0:
+		retries = 0
+	}
+	if backoff <= 0 {
+		backoff = retry.Default().Base
+	}
+	return retry.Policy{Attempts: retries + 1, Base: backoff, Cap: ghMaxWait}
 }
 
 func (g *GitHub) String() string { return "github://" + g.owner + "/" + g.repo }

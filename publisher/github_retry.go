@@ -7,39 +7,19 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/go-github/v56/github"
+
+	"github.com/falcosecurity/dbg/grid/retry"
 )
 
-// retry is the GitHub target's one retry layer. It runs op (attempt counts
-// from 1) until it succeeds, fails for good, or retries run out. Retried:
-// network errors, 5xx, 429, and 403 secondary rate limits (the message says
-// so, or the answer has Retry-After). Everything else is final. The wait
-// doubles from Backoff up to maxWait and is at least the Retry-After asked
-// for (capped at maxWait too).
+// retry is the GitHub target's one retry layer: op (attempt counts from 1)
+// runs by g.policy, dbg's shared retry policy (waits doubling from Backoff
+// with jitter, or the server's Retry-After, capped) until it succeeds,
+// fails for good, or retries run out. What is retried is ghVerdict's call.
 func (g *GitHub) retry(ctx context.Context, what string, op func(attempt int) error) error {
-	wait := g.backoff
-	for attempt := 1; ; attempt++ {
-		err := op(attempt)
-		if err == nil || ctx.Err() != nil || attempt > g.retries {
-			return err
-		}
-		again, after := ghRetryable(err)
-		if !again {
-			return err
-		}
-		d := min(max(wait, after), g.maxWait)
-		g.logf("github: retrying", "what", what, "attempt", attempt, "wait", d, "err", err)
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(d):
-		}
-		wait = min(2*wait, g.maxWait)
-	}
+	return g.policy.Do(ctx, op, ghVerdict, "target", g.String(), "what", what)
 }
 
 // ghTransient marks an error known to be worth retrying (a download cut short).
@@ -48,32 +28,44 @@ type ghTransient struct{ err error }
 func (e *ghTransient) Error() string { return e.err.Error() }
 func (e *ghTransient) Unwrap() error { return e.err }
 
-// ghRetryable classifies err and returns the wait the server asked for.
-func ghRetryable(err error) (bool, time.Duration) {
+// ghVerdict classifies an error of go-github: an HTTP answer as the shared
+// policy does (5xx, 408, 429, with Retry-After), plus GitHub's own: a 403 is
+// retried when it is a secondary rate limit (by its message or documentation
+// link, or an AbuseRateLimitError) or asks to wait (Retry-After). Network
+// errors are retried as the shared policy says; errors that are not the
+// exchange's (a file that cannot be read) are final.
+func ghVerdict(err error) retry.Verdict {
 	var abuse *github.AbuseRateLimitError
 	var transient *ghTransient
 	var uerr *url.Error
 	var nerr net.Error
 	switch {
 	case errors.As(err, &abuse):
-		return true, abuse.GetRetryAfter()
-	case errors.As(err, &transient), errors.Is(err, io.ErrUnexpectedEOF):
-		return true, 0
+		return ghAbuseVerdict(abuse)
+	case errors.As(err, &transient), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &uerr), errors.As(err, &nerr):
+		return retry.Check(nil, err)
 	}
-	if resp := ghResponse(err); resp != nil {
-		after, hasAfter := ghRetryAfter(resp)
-		switch code := resp.StatusCode; {
-		case code >= 500, code == http.StatusTooManyRequests:
-			return true, after
-		case code == http.StatusForbidden:
-			return hasAfter || ghSecondaryLimit(err), after
-		}
-		return false, 0
+	resp := ghResponse(err)
+	if resp == nil {
+		return retry.Verdict{}
 	}
-	if errors.As(err, &uerr) || errors.As(err, &nerr) {
-		return true, 0
+	if resp.StatusCode != http.StatusForbidden {
+		return retry.Check(resp, nil)
 	}
-	return false, 0
+	after, ok := retry.RetryAfter(resp)
+	return retry.Verdict{Retry: ok || ghSecondaryLimit(err), After: after, HasAfter: ok}
+}
+
+// ghAbuseVerdict retries a secondary rate limit after the server's
+// Retry-After, read from the answer (both forms), else go-github's reading
+// of it (seconds, x-ratelimit-reset, or the rest of a limit already hit).
+func ghAbuseVerdict(abuse *github.AbuseRateLimitError) retry.Verdict {
+	v := retry.Verdict{Retry: true}
+	v.After, v.HasAfter = retry.RetryAfter(abuse.Response)
+	if !v.HasAfter && abuse.RetryAfter != nil {
+		v.After, v.HasAfter = *abuse.RetryAfter, true
+	}
+	return v
 }
 
 // ghResponse is the HTTP answer behind a go-github error, if any.
@@ -110,17 +102,4 @@ func ghSecondaryLimit(err error) bool {
 	}
 	return strings.Contains(strings.ToLower(rerr.Message), "secondary rate limit") ||
 		strings.Contains(rerr.DocumentationURL, "secondary-rate-limits")
-}
-
-// ghRetryAfter reads Retry-After in seconds (the form GitHub sends).
-func ghRetryAfter(resp *http.Response) (time.Duration, bool) {
-	v := resp.Header.Get("Retry-After")
-	if v == "" {
-		return 0, false
-	}
-	s, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || s < 0 {
-		return 0, true
-	}
-	return time.Duration(s) * time.Second, true
 }

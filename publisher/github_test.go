@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher/ghtest"
 	"golang.org/x/sync/errgroup"
 )
@@ -125,7 +126,7 @@ func ghCheckRelease(t *testing.T, s *ghtest.Server, tag string, as []Artifact) {
 	var sums, index ghtest.Asset
 	for _, a := range s.Assets(tag) {
 		switch a.Name {
-		case SumsFile:
+		case config.SumsFile:
 			sums = a
 		case ghIndexAsset:
 			index = a
@@ -185,7 +186,7 @@ func ghSHA256SumCheck(t *testing.T, s *ghtest.Server, tag string) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("sha256sum", "-c", "--strict", SumsFile)
+	cmd := exec.Command("sha256sum", "-c", "--strict", config.SumsFile)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("%s: sha256sum -c: %v\n%s", tag, err, out)
@@ -254,8 +255,8 @@ func TestGitHubPublish(t *testing.T) {
 		"falco_debian_6.1.170-3-amd64_1.ko":                     "falco_debian_6.1.170-3-amd64_1.ko",
 		"falco_debian_6.1.170-3-amd64_1.o":                      "falco_debian_6.1.170-3-amd64_1.o",
 		"falco_ubuntu-generic_5.15.0-91-generic_101~20.04.1.ko": "falco_ubuntu-generic_5.15.0-91-generic_101.20.04.1.ko",
-		SumsFile:     SumsFile,
-		ghIndexAsset: ghIndexAsset,
+		config.SumsFile: config.SumsFile,
+		ghIndexAsset:    ghIndexAsset,
 	})
 	before = s.Requests("GET storage")
 	if _, err := g.List(t.Context(), ghTestPrefix, true); err != nil {
@@ -403,7 +404,7 @@ func TestGitHubNameCollision(t *testing.T) {
 		"falco_a+b_1.ko": "falco_a.b_1.ko",
 		"falco_a.b_1.ko": strings.TrimSuffix(ghAltName("falco_a.b_1.ko"), ".ko") + ".ko",
 		"falco_a~b_1.ko": ghAltName("falco_a~b_1.ko"),
-		SumsFile:         SumsFile,
+		config.SumsFile:  config.SumsFile,
 		ghIndexAsset:     ghIndexAsset,
 	})
 	sum := sha256.Sum256([]byte("falco_a~b_1.ko"))
@@ -526,13 +527,25 @@ func TestGitHubFinalErrors(t *testing.T) {
 			t.Errorf("List answered %d: %v", status, err)
 		}
 	}
-	if n := s.Requests("fault"); n != 3 {
-		t.Errorf("%d requests failed, want 3 (no retry)", n)
+	// A plain 403 (a permission refused, not a rate limit) is final too.
+	s.FailNextPlain(1, 403)
+	if _, err := g.List(t.Context(), ghTestPrefix, true); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("List answered a plain 403: %v", err)
 	}
-	// Retries run out: a denied listing is an error, never "missing".
-	s.FailNext(6, 403, "")
-	if objs, err := g.List(t.Context(), ghTestPrefix, false); err == nil {
+	if n := s.Requests("fault"); n != 4 {
+		t.Errorf("%d requests failed, want 4 (no retry)", n)
+	}
+	// Retries run out: a rate-limited listing is an error, never "missing",
+	// after exactly 1 + Retries attempts (one more would get an answer).
+	const retries = 3
+	limited := newGitHubTest(t, s, func(o *GitHubOptions) { o.Retries = retries })
+	before := s.Requests("fault")
+	s.FailNext(retries+1, 403, "")
+	if objs, err := limited.List(t.Context(), ghTestPrefix, false); err == nil {
 		t.Errorf("List through rate limits: %v, no error", objs)
+	}
+	if n := s.Requests("fault") - before; n != retries+1 {
+		t.Errorf("rate-limited List sent %d requests, want %d (1 + %d retries)", n, retries+1, retries)
 	}
 	// A file changed since it was hashed is refused.
 	if err := os.WriteFile(as[0].Path, []byte("other"), 0o644); err != nil {

@@ -9,11 +9,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/falcosecurity/dbg/grid/retry"
 )
 
 // S3Options are the S3 settings a target URL does not carry.
@@ -45,10 +47,16 @@ var (
 	_ SiteWriter = (*S3)(nil)
 )
 
-const (
-	s3MaxAttempts = 5
-	s3DefaultJobs = 16
-)
+const s3DefaultJobs = 16
+
+// s3Policy is the shared retry policy with S3's attempts (5: a long publish
+// meets bursts of 503 SlowDown). The SDK's retryer takes its attempts and
+// longest wait from it; its classification and jitter are the SDK's.
+func s3Policy() retry.Policy {
+	p := retry.Default()
+	p.Attempts = 5
+	return p
+}
 
 // NewS3 makes the target for s3://BUCKET[/PREFIX]. Standard AWS
 // configuration applies (env, shared config, AWS_ENDPOINT_URL_S3);
@@ -82,13 +90,16 @@ func NewS3(ctx context.Context, bucket, prefix string, opts S3Options) (*S3, err
 }
 
 // newS3Retryer retries network errors, 5xx, throttling and S3's 409
-// ConditionalRequestConflict, up to s3MaxAttempts, with no client-side
-// retry quota (a long publish must not fail on a burst of 503 SlowDown).
+// ConditionalRequestConflict, with s3Policy's attempts and longest wait and
+// no client-side retry quota (a long publish must not fail on a burst of
+// 503 SlowDown).
 func newS3Retryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = s3MaxAttempts
+	p := s3Policy()
+	return awsretry.NewStandard(func(o *awsretry.StandardOptions) {
+		o.MaxAttempts = p.Attempts
+		o.MaxBackoff = p.Cap
 		o.RateLimiter = ratelimit.None
-		o.Retryables = append(slices.Clone(o.Retryables), retry.RetryableErrorCode{
+		o.Retryables = append(slices.Clone(o.Retryables), awsretry.RetryableErrorCode{
 			Codes: map[string]struct{}{"ConditionalRequestConflict": {}},
 		})
 	})

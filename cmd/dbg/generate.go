@@ -2,13 +2,28 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid/retry"
+)
+
+const (
+	// maxCrawlerSize caps kernel-crawler input downloaded from a URL (a
+	// whole architecture's list is a few MiB).
+	maxCrawlerSize = 256 << 20
+	// crawlerTimeout bounds that download, retries included.
+	crawlerTimeout = 5 * time.Minute
 )
 
 // generateReport is what dbg generate did.
@@ -33,7 +48,7 @@ func newGenerateCmd(configDir *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			data, err := config.ReadCrawler(cmd.Context(), from)
+			data, err := readCrawler(cmd.Context(), retry.Default().Client(nil), from)
 			if err != nil {
 				return err
 			}
@@ -66,6 +81,48 @@ func newGenerateCmd(configDir *string) *cobra.Command {
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("arch")
 	return cmd
+}
+
+// readCrawler reads kernel-crawler output from a file, or from an http(s)
+// URL with client (the shared retrying client), within crawlerTimeout and
+// maxCrawlerSize.
+func readCrawler(ctx context.Context, client *http.Client, from string) ([]byte, error) {
+	if !strings.HasPrefix(from, "http://") && !strings.HasPrefix(from, "https://") {
+		return config.ReadCrawler(from)
+	}
+	ctx, cancel := context.WithTimeout(ctx, crawlerTimeout)
+	defer cancel()
+	data, err := download(ctx, client, from, maxCrawlerSize)
+	if err != nil {
+		return nil, fmt.Errorf("fetch kernel-crawler output %s: %w", from, err)
+	}
+	return data, nil
+}
+
+// download GETs rawURL and returns its body, at most maxSize bytes; an
+// answer other than 200 is an error "HTTP <status>".
+func download(ctx context.Context, client *http.Client, rawURL string, maxSize int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // its message repeats the URL
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSize+1))
+	if err == nil && int64(len(data)) > maxSize {
+		err = fmt.Errorf("larger than %d bytes", maxSize)
+	}
+	return data, err
 }
 
 func printGenerate(w io.Writer, rep generateReport) {

@@ -93,8 +93,10 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
 	if f.retryAfter != "" {
 		w.Header().Set("Retry-After", f.retryAfter)
 	}
-	switch f.status {
-	case http.StatusForbidden, http.StatusTooManyRequests:
+	switch {
+	case f.plain:
+		apiError(w, f.status, "Resource not accessible by integration")
+	case f.status == http.StatusForbidden, f.status == http.StatusTooManyRequests:
 		writeJSON(w, f.status, map[string]string{
 			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",

@@ -69,6 +69,7 @@ type release struct {
 type fault struct {
 	status     int
 	retryAfter string
+	plain      bool // no secondary-rate-limit message on a 403 or 429
 }
 
 // New starts the fake with an empty repository Owner/Repo that Token may push to.
@@ -109,7 +110,18 @@ func (s *Server) FailNext(n, status int, retryAfter string) {
 	s.lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.faults = append(s.faults, fault{status, retryAfter})
+		s.faults = append(s.faults, fault{status: status, retryAfter: retryAfter})
+	}
+}
+
+// FailNextPlain answers the next n requests, on any host, with status and
+// GitHub's plain error body: a 403 so answered is a permission refused, not
+// a rate limit.
+func (s *Server) FailNextPlain(n, status int) {
+	s.lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{status: status, plain: true})
 	}
 }
 
