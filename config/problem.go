@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,7 +8,7 @@ import (
 
 // ErrInvalid is wrapped by errors caused by invalid user data (configs,
 // driver versions). Commands map it to exit code 1.
-var ErrInvalid = errors.New("invalid configuration")
+var ErrInvalid = Classed(ErrData, "invalid configuration")
 
 // Severity tells whether a Problem makes its file invalid. The zero value
 // is an error.

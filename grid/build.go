@@ -2,7 +2,6 @@ package grid
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,9 +39,6 @@ const (
 	DefaultBuilderImage = "dbg-builder:bookworm"
 	DefaultGCC          = "12"
 )
-
-// ErrInfra marks a run in which the infrastructure failed.
-var ErrInfra = errors.New("infrastructure failure")
 
 // Builder builds plans: one container per kernel, kernels in parallel.
 type Builder struct {
@@ -87,7 +83,7 @@ func (b *Builder) Build(ctx context.Context, plan []Entry) (*Report, error) {
 	}
 	b.workDir = filepath.Join(b.opts.Out, ".work")
 	if err := os.MkdirAll(b.workDir, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: create output folder: %v", ErrInfra, err)
+		return nil, fmt.Errorf("%w: create output folder: %w", config.ErrInfra, err)
 	}
 	defer os.RemoveAll(b.workDir)
 	rs := b.fanOut(ctx, groups, newProgress(b.opts.Progress, len(plan)))
@@ -122,7 +118,7 @@ func (b *Builder) ensureImages(ctx context.Context, groups []kernelBuild) error 
 		}
 		seen[img] = true
 		if err := b.runner.EnsureImage(ctx, img); err != nil {
-			return fmt.Errorf("%w: %v", ErrInfra, err)
+			return fmt.Errorf("%w: %w", config.ErrInfra, err)
 		}
 	}
 	return nil

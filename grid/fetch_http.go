@@ -34,7 +34,7 @@ func checkFetchURL(rawURL string) error {
 	u, err := url.Parse(rawURL)
 	switch {
 	case err != nil:
-		return &FetchError{URL: rawURL, Err: fmt.Errorf("%w: %v", ErrUnsupportedURL, errors.Unwrap(err))}
+		return &FetchError{URL: rawURL, Err: fmt.Errorf("%w: %w", ErrUnsupportedURL, errors.Unwrap(err))}
 	case u.User != nil:
 		u.User = nil
 		return &FetchError{URL: u.String(), Err: fmt.Errorf("%w: credentials in URL", ErrUnsupportedURL)}
@@ -92,7 +92,7 @@ func (f *Fetcher) attempt(ctx context.Context, rawURL string) (Blob, error) {
 func (f *Fetcher) get(ctx context.Context, rawURL string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, &FetchError{URL: rawURL, Err: fmt.Errorf("%w: %v", ErrUnsupportedURL, err)}
+		return nil, &FetchError{URL: rawURL, Err: fmt.Errorf("%w: %w", ErrUnsupportedURL, err)}
 	}
 	// The bytes as served: no transparent gunzip of a .gz the server compressed.
 	req.Header.Set("Accept-Encoding", "identity")

@@ -1,7 +1,6 @@
 package grid
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/falcosecurity/dbg/config"
@@ -25,7 +24,7 @@ type Entry struct {
 
 // ErrNoDriverVersion is returned when the driver-version filter matches no
 // listed driver version.
-var ErrNoDriverVersion = errors.New("no driver version selected")
+var ErrNoDriverVersion = config.Classed(config.ErrUsage, "no driver version selected")
 
 // Options select what to plan.
 type Options struct {

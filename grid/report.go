@@ -1,8 +1,9 @@
 package grid
 
 import (
-	"errors"
 	"time"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // Report is the outcome of a build run: what manifest.json holds.
@@ -44,5 +45,5 @@ func (r *Report) count(res BuildResult) {
 	r.Infra = r.Infra || res.Infra
 }
 
-// ErrBuildsFailed is returned when some builds failed (exit code 1).
-var ErrBuildsFailed = errors.New("builds failed")
+// ErrBuildsFailed is returned when some builds failed: a data error.
+var ErrBuildsFailed = config.Classed(config.ErrData, "builds failed")

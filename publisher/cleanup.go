@@ -10,7 +10,6 @@ import (
 	"github.com/blang/semver/v4"
 
 	"github.com/falcosecurity/dbg/config"
-	"github.com/falcosecurity/dbg/grid"
 )
 
 // Retention says which driver versions a cleanup keeps on a target:
@@ -175,14 +174,14 @@ type CleanupReport struct {
 // artifacts, deletes them, then rewrites the prefix's index to list
 // nothing. Kept versions are listed to be counted, never touched. With
 // dryRun it reports what it would delete and changes nothing. Errors wrap
-// grid.ErrInfra; the report then holds what was done before.
+// config.ErrInfra; the report then holds what was done before.
 func Cleanup(ctx context.Context, t Target, r Retention, dryRun bool) (*CleanupReport, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
 	prefixes, err := t.Prefixes(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cleanup %s: %v", grid.ErrInfra, t, err)
+		return nil, fmt.Errorf("%w: cleanup %s: %w", config.ErrInfra, t, err)
 	}
 	byVersion := groupByVersion(prefixes)
 	versions := versionsNewestFirst(byVersion)
@@ -196,7 +195,7 @@ func Cleanup(ctx context.Context, t Target, r Retention, dryRun bool) (*CleanupR
 		cv, err := cleanupVersion(ctx, t, byVersion[v], d, dryRun)
 		rep.Versions = append(rep.Versions, cv)
 		if err != nil {
-			return rep, fmt.Errorf("%w: cleanup %s %s: %v", grid.ErrInfra, t, v, err)
+			return rep, fmt.Errorf("%w: cleanup %s %s: %w", config.ErrInfra, t, v, err)
 		}
 	}
 	return rep, nil

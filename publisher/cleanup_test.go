@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/falcosecurity/dbg/config"
-	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher/ghtest"
 	"github.com/falcosecurity/dbg/publisher/s3test"
 )
@@ -313,7 +312,7 @@ func TestCleanupDeniedDeleteIsInfra(t *testing.T) {
 	cleanupPublish(t, target, "7.3.0+driver", "9.1.0+driver", "10.0.0+driver")
 	srv.Fail(func(r s3test.Request) bool { return r.Method == "DELETE" }, 1, 403)
 	rep, err := Cleanup(t.Context(), target, cleanupRetention(t, 0), false)
-	if !errors.Is(err, grid.ErrInfra) || !strings.Contains(err.Error(), "AccessDenied") {
+	if !errors.Is(err, config.ErrInfra) || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Fatalf("cleanup with a denied delete: %v", err)
 	}
 	if rep == nil || len(rep.Versions) != 3 || rep.Versions[2].Kept {

@@ -39,7 +39,7 @@ type Extra struct {
 // Compare learns what t holds in the plan's prefixes and in every other
 // prefix it has (one listing per prefix), and sorts it against the plan:
 // held objects are matched to plan entries by key, never by parsing file
-// names. Errors wrap grid.ErrInfra or ErrUploadFailed.
+// names. Errors wrap config.ErrInfra or ErrUploadFailed.
 func Compare(ctx context.Context, t Target, plan []grid.Entry) (*Comparison, error) {
 	prefixes, err := comparePrefixes(ctx, t, plan)
 	if err != nil {
@@ -72,7 +72,7 @@ func Compare(ctx context.Context, t Target, plan []grid.Entry) (*Comparison, err
 func comparePrefixes(ctx context.Context, t Target, plan []grid.Entry) ([]Prefix, error) {
 	held, err := t.Prefixes(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: compare %s: %v", grid.ErrInfra, t, err)
+		return nil, fmt.Errorf("%w: compare %s: %w", config.ErrInfra, t, err)
 	}
 	seen := map[Prefix]bool{}
 	var out []Prefix

@@ -86,7 +86,7 @@ func publishPrefix(ctx context.Context, t Target, p Prefix, arts []Artifact, hel
 		return outs, conflicts(t, outs)
 	}
 	if err := plan(ctx, t, arts, outs); err != nil {
-		return outs, fmt.Errorf("publish to %s: %w: plan %s: %v", t, ErrUploadFailed, p, err)
+		return outs, fmt.Errorf("publish to %s: %w: plan %s: %w", t, ErrUploadFailed, p, err)
 	}
 	upload(ctx, t, arts, outs, opts.Jobs)
 	for i, o := range outs {
@@ -97,7 +97,7 @@ func publishPrefix(ctx context.Context, t Target, p Prefix, arts []Artifact, hel
 	var indexErr error
 	if touched(outs) {
 		if err := t.WriteIndex(ctx, p, sortedObjects(held)); err != nil {
-			indexErr = fmt.Errorf("publish to %s: %w: index %s: %v", t, ErrUploadFailed, p, err)
+			indexErr = fmt.Errorf("publish to %s: %w: index %s: %w", t, ErrUploadFailed, p, err)
 		}
 	}
 	return outs, errors.Join(conflicts(t, outs), failures(t, outs), indexErr)

@@ -73,7 +73,7 @@ func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, op
 	rep.Build = wholePlan(plan, built)
 	err = grid.WriteSums(opts.Out, built.Builds)
 	if err != nil {
-		err = fmt.Errorf("%w: %v", grid.ErrInfra, err)
+		err = fmt.Errorf("%w: %w", config.ErrInfra, err)
 	} else if ctx.Err() == nil {
 		err = rep.publish(ctx, targets, held, opts)
 	}
@@ -114,7 +114,7 @@ func (rep *RunReport) publish(ctx context.Context, targets []Target, held map[Ta
 // targets, what was published (publish.json) into the output folder.
 func (rep *RunReport) record(out string, published bool) error {
 	if err := grid.WriteManifest(filepath.Join(out, grid.ManifestFile), rep.Build); err != nil {
-		return fmt.Errorf("%w: %v", grid.ErrInfra, err)
+		return fmt.Errorf("%w: %w", config.ErrInfra, err)
 	}
 	if !published {
 		return nil
@@ -124,7 +124,7 @@ func (rep *RunReport) record(out string, published bool) error {
 		err = config.WriteFile(filepath.Join(out, PublishFile), append(data, '\n'))
 	}
 	if err != nil {
-		return fmt.Errorf("%w: write %s: %v", grid.ErrInfra, PublishFile, err)
+		return fmt.Errorf("%w: write %s: %w", config.ErrInfra, PublishFile, err)
 	}
 	return nil
 }
@@ -171,7 +171,7 @@ func listHolding(ctx context.Context, t Target, prefixes []Prefix) (Holding, err
 	for _, p := range prefixes {
 		objs, err := t.List(ctx, p, false)
 		if err != nil {
-			return nil, fmt.Errorf("%w: list %s on %s: %v", grid.ErrInfra, p, t, err)
+			return nil, fmt.Errorf("%w: list %s on %s: %w", config.ErrInfra, p, t, err)
 		}
 		h[p] = map[string]Object{}
 		for _, o := range objs {

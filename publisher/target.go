@@ -72,11 +72,11 @@ var ErrExists = errors.New("already published")
 
 // ErrUploadFailed marks uploads that failed: the target's fault, or the
 // network's (exit code 2).
-var ErrUploadFailed = errors.New("upload failed")
+var ErrUploadFailed = config.Classed(config.ErrInfra, "upload failed")
 
 // ErrConflict marks artifacts published with other bytes than the local
 // ones: never replaced without --force (exit code 1).
-var ErrConflict = errors.New("published with different bytes")
+var ErrConflict = config.Classed(config.ErrData, "published with different bytes")
 
 // SiteWriter is implemented by targets that can hold files beside the
 // driver folders: the top-level index.json and index.html under driver/.

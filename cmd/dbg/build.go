@@ -95,9 +95,9 @@ func buildOutcome(ctx context.Context, r *grid.Report, err error) error {
 	case err != nil:
 		return err
 	case ctx.Err() != nil:
-		return fmt.Errorf("build interrupted: %d built, %d failed, %d not built", r.Built, r.Failed, r.Skipped)
+		return fmt.Errorf("build %w: %d built, %d failed, %d not built", config.ErrInterrupted, r.Built, r.Failed, r.Skipped)
 	case r.Infra:
-		return fmt.Errorf("%w: some builds failed because of the infrastructure; see the reasons above", grid.ErrInfra)
+		return fmt.Errorf("%w: some builds failed because of the infrastructure; see the reasons above", config.ErrInfra)
 	case r.Failed > 0:
 		return fmt.Errorf("%w: %d of %d", grid.ErrBuildsFailed, r.Failed, r.Total)
 	}
@@ -123,21 +123,21 @@ func (f *buildFlags) builder(dv *config.DriverVersions, progress io.Writer) buil
 func (b builder) Build(ctx context.Context, plan []grid.Entry) (*grid.Report, error) {
 	fetcher, err := grid.NewFetcher(b.cacheDir, grid.FetchOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", grid.ErrInfra, err)
+		return nil, fmt.Errorf("%w: %w", config.ErrInfra, err)
 	}
 	docker, err := grid.NewDocker(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", grid.ErrInfra, err)
+		return nil, fmt.Errorf("%w: %w", config.ErrInfra, err)
 	}
 	defer docker.Close()
 	if n, err := docker.RemoveLeftovers(ctx); err != nil {
-		return nil, fmt.Errorf("%w: %v", grid.ErrInfra, err)
+		return nil, fmt.Errorf("%w: %w", config.ErrInfra, err)
 	} else if n > 0 {
 		slog.Info("removed containers left by an earlier run", "count", n)
 	}
 	report, err := grid.NewBuilder(docker, fetcher, b.dv, b.opts).Build(ctx, plan)
-	if err != nil && !errors.Is(err, grid.ErrInfra) {
-		err = fmt.Errorf("%w: %v", grid.ErrInfra, err)
+	if err != nil && !errors.Is(err, config.ErrInfra) {
+		err = fmt.Errorf("%w: %w", config.ErrInfra, err)
 	}
 	st := fetcher.Stats()
 	slog.Info("inputs", "downloads", st.Downloads, "bytes", st.BytesDownloaded, "cache_hits", st.Hits, "failures", st.Failures)

@@ -60,7 +60,7 @@ func newCleanupCmd(configDir *string) *cobra.Command {
 			}
 			targets, err := publisher.OpenAll(cmd.Context(), tf.to, tf.opts)
 			if err != nil {
-				return fmt.Errorf("%w: %v", errInfra, err)
+				return fmt.Errorf("%w: %w", config.ErrInfra, err)
 			}
 			var reps []*publisher.CleanupReport
 			for _, t := range targets {

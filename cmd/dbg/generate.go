@@ -54,7 +54,7 @@ func newGenerateCmd(configDir *string) *cobra.Command {
 			}
 			crawled, err := config.FromCrawler(bytes.NewReader(data), a, distros)
 			if err != nil {
-				return fmt.Errorf("%w: %v", config.ErrInvalid, err)
+				return fmt.Errorf("%w: %w", config.ErrInvalid, err)
 			}
 			rep := generateReport{Skipped: crawled.Skipped, ByDistro: crawled.ByDistro}
 			if rep.WriteReport, err = config.WriteConfigs(*configDir, crawled.Kernels); err != nil {

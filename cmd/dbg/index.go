@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher"
 )
 
@@ -17,12 +18,12 @@ func newIndexCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			targets, err := publisher.OpenAll(cmd.Context(), tf.to, tf.opts)
 			if err != nil {
-				return fmt.Errorf("%w: %v", errInfra, err)
+				return fmt.Errorf("%w: %w", config.ErrInfra, err)
 			}
 			for _, t := range targets {
 				site, err := publisher.Index(cmd.Context(), t)
 				if err != nil {
-					return fmt.Errorf("%w: %v", errInfra, err)
+					return fmt.Errorf("%w: %w", config.ErrInfra, err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d artifacts in %d folders indexed\n", t, site.Total, len(site.Prefixes))
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher"
 )
 
@@ -51,7 +52,7 @@ func newPublishCmd() *cobra.Command {
 			}
 			targets, err := publisher.OpenAll(cmd.Context(), tf.to, tf.opts)
 			if err != nil {
-				return fmt.Errorf("%w: %v", errInfra, err)
+				return fmt.Errorf("%w: %w", config.ErrInfra, err)
 			}
 			outs, err := publisher.Publish(cmd.Context(), targets, arts, opts)
 			printOutcomes(cmd.OutOrStdout(), outs, opts.DryRun)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher"
 )
 
@@ -29,7 +30,7 @@ func newRunCmd(configDir *string) *cobra.Command {
 			}
 			targets, err := publisher.OpenAll(ctx, tf.to, tf.opts)
 			if err != nil {
-				return fmt.Errorf("%w: %v", errInfra, err)
+				return fmt.Errorf("%w: %w", config.ErrInfra, err)
 			}
 			opts.Out = bf.out
 			rep, err := publisher.Run(ctx, plan, bf.builder(dv, cmd.ErrOrStderr()), targets, opts)
@@ -71,7 +72,7 @@ func runOutcome(ctx context.Context, stdout, stderr io.Writer, rep *publisher.Ru
 		return err
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return fmt.Errorf("run interrupted")
+		return fmt.Errorf("run %w", config.ErrInterrupted)
 	}
 	return buildOutcome(ctx, rep.Build, nil)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher"
 )
@@ -81,7 +82,7 @@ func compareTargets(ctx context.Context, from targetFlags, plan []grid.Entry) (*
 	for _, raw := range from.to {
 		t, err := publisher.Open(ctx, raw, from.opts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errInfra, err)
+			return nil, fmt.Errorf("%w: %w", config.ErrInfra, err)
 		}
 		c, err := publisher.Compare(ctx, t, plan)
 		if err != nil {
