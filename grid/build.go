@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,10 +16,11 @@ import (
 	"github.com/falcosecurity/dbg/config"
 )
 
-// Backend runs build jobs and makes sure their images exist.
+// Backend runs build jobs and makes sure their images exist and run their
+// architecture's binaries (Docker.PrepareImage).
 type Backend interface {
 	Runner
-	EnsureImage(ctx context.Context, image string) error
+	PrepareImage(ctx context.Context, image string, arch config.Arch) error
 }
 
 // BuildOptions configure a Builder.
@@ -78,15 +80,13 @@ func NewBuilder(backend Backend, fetcher *Fetcher, dv *config.DriverVersions, op
 func (b *Builder) Build(ctx context.Context, plan []Entry) (*Report, error) {
 	start := time.Now()
 	groups := groupByKernel(plan)
-	if err := b.ensureImages(ctx, groups); err != nil {
-		return nil, err
-	}
+	images := b.prepareImages(ctx, groups)
 	b.workDir = filepath.Join(b.opts.Out, ".work")
 	if err := os.MkdirAll(b.workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: create output folder: %w", config.ErrInfra, err)
 	}
 	defer os.RemoveAll(b.workDir)
-	rs := b.fanOut(ctx, groups, newProgress(b.opts.Progress, len(plan)))
+	rs := b.fanOut(ctx, groups, images, newProgress(b.opts.Progress, len(plan)))
 	return NewReport(start, inPlanOrder(plan, rs)), nil
 }
 
@@ -109,24 +109,35 @@ func inPlanOrder(plan []Entry, groups [][]BuildResult) []BuildResult {
 	return out
 }
 
-func (b *Builder) ensureImages(ctx context.Context, groups []kernelBuild) error {
-	seen := map[string]bool{}
+// imageKey is one builder image for one architecture.
+type imageKey struct {
+	image string
+	arch  config.Arch
+}
+
+// prepareImages prepares each builder image the plan needs, once per
+// architecture, and returns the reason of those that failed: their kernels'
+// builds fail with it (an infrastructure failure), the others go on.
+func (b *Builder) prepareImages(ctx context.Context, groups []kernelBuild) map[imageKey]error {
+	failed := map[imageKey]error{}
+	seen := map[imageKey]bool{}
 	for _, g := range groups {
-		img := b.imageFor(g.kernel)
-		if seen[img] {
+		key := imageKey{b.imageFor(g.kernel), g.kernel.Architecture}
+		if seen[key] {
 			continue
 		}
-		seen[img] = true
-		if err := b.runner.EnsureImage(ctx, img); err != nil {
-			return fmt.Errorf("%w: %w", config.ErrInfra, err)
+		seen[key] = true
+		if err := b.runner.PrepareImage(ctx, key.image, key.arch); err != nil {
+			slog.ErrorContext(ctx, "builder image", "image", key.image, "arch", key.arch, "err", err)
+			failed[key] = fmt.Errorf("%w: %w", config.ErrInfra, err)
 		}
 	}
-	return nil
+	return failed
 }
 
 // fanOut builds the kernels, Jobs at a time. Kernels not started when the
 // context ends (Ctrl-C, or --fail-fast after a failure) are skipped.
-func (b *Builder) fanOut(ctx context.Context, groups []kernelBuild, p *progress) [][]BuildResult {
+func (b *Builder) fanOut(ctx context.Context, groups []kernelBuild, images map[imageKey]error, p *progress) [][]BuildResult {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make([][]BuildResult, len(groups))
@@ -134,9 +145,13 @@ func (b *Builder) fanOut(ctx context.Context, groups []kernelBuild, p *progress)
 	g.SetLimit(b.opts.Jobs)
 	for i, kb := range groups {
 		g.Go(func() error {
-			if ctx.Err() != nil {
+			err := images[imageKey{b.imageFor(kb.kernel), kb.kernel.Architecture}]
+			switch {
+			case ctx.Err() != nil:
 				out[i] = resultsOf(kb.versions, Skipped, "not started: run interrupted", false, 0)
-			} else {
+			case err != nil:
+				out[i] = b.failKernel(kb, "builder image: "+err.Error())
+			default:
 				out[i] = b.buildKernel(ctx, kb)
 			}
 			p.done(out[i])
@@ -186,7 +201,9 @@ func groupByKernel(plan []Entry) []kernelBuild {
 	return groups
 }
 
-// expandImage fills the {target} and {gcc} placeholders of an image template.
-func expandImage(tmpl, target, gcc string) string {
-	return strings.NewReplacer("{target}", target, "{gcc}", gcc).Replace(tmpl)
+// expandImage fills the placeholders of an image template: {arch} (the
+// kernel's architecture as configs spell it: amd64, arm64), {target} and
+// {gcc}.
+func expandImage(tmpl string, arch config.Arch, target, gcc string) string {
+	return strings.NewReplacer("{arch}", string(arch), "{target}", target, "{gcc}", gcc).Replace(tmpl)
 }

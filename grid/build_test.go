@@ -27,7 +27,7 @@ func (f fakeBackend) Run(ctx context.Context, job Job) (Result, error) {
 	return f.Docker.Run(ctx, job)
 }
 
-func (f fakeBackend) EnsureImage(context.Context, string) error { return nil }
+func (f fakeBackend) PrepareImage(context.Context, string, config.Arch) error { return nil }
 
 // fakePlan plans n debian kernels whose inputs a loopback server serves.
 func fakePlan(t *testing.T, n int) ([]Entry, *config.DriverVersions) {
@@ -185,6 +185,48 @@ func TestBuildPinnedSourceMismatch(t *testing.T) {
 		default:
 			if mismatch || !strings.Contains(r.Reason, "building") || r.SourceSHA256 != actual {
 				t.Errorf("%s: %q (source %s), want it to reach the container", r.Key, r.Reason, r.SourceSHA256)
+			}
+		}
+	}
+}
+
+// noArm64 is a backend whose daemon cannot run arm64 images.
+type noArm64 struct{ fakeBackend }
+
+func (n noArm64) PrepareImage(_ context.Context, image string, arch config.Arch) error {
+	if arch == config.ARM64 {
+		return fmt.Errorf("aarch64 kernels need an arm64 Docker host or qemu-user emulation (this daemon runs x86_64): check builder image %s: exec format error", image)
+	}
+	return nil
+}
+
+// A builder image that cannot run fails the builds of its kernels only, as
+// an infrastructure failure with its reason; the other kernels build on.
+func TestBuildImageFailureFailsOnlyItsKernels(t *testing.T) {
+	b, _ := fakeBuilder(t, []string{"/fakebuilder", "exit 3"}, BuildOptions{Jobs: 2, BuilderImage: "dbg-builder:bookworm-{arch}"})
+	b.runner = noArm64{b.runner.(fakeBackend)}
+	plan, dv := fakePlan(t, 1)
+	b.versions = dv
+	arm := *plan[0].Kernel
+	arm.Architecture, arm.KernelRelease = config.ARM64, "6.1.0-1-arm64"
+	armPlan, err := Plan([]*config.Kernel{&arm}, dv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := b.Build(t.Context(), append(plan, armPlan...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range report.Builds {
+		switch r.Arch {
+		case "aarch64":
+			if r.Status != Failed || !r.Infra || !strings.Contains(r.Reason, "aarch64 kernels need an arm64 Docker host or qemu-user emulation") ||
+				!strings.Contains(r.Reason, "dbg-builder:bookworm-arm64") || r.Log == "" {
+				t.Errorf("%s: %s %q (infra %v)", r.Key, r.Status, r.Reason, r.Infra)
+			}
+		default:
+			if !strings.Contains(r.Reason, "preparing kernel headers") {
+				t.Errorf("%s: %q, want it to have reached its container", r.Key, r.Reason)
 			}
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // LabelKey=LabelValue is set on every container dbg creates, so that the
@@ -40,6 +42,7 @@ type Runner interface {
 type Job struct {
 	Name    string        // human-readable; part of the container name
 	Image   string        // must exist locally (see EnsureImage)
+	Arch    config.Arch   // the platform to run on (see PrepareImage); "": the image's
 	Cmd     []string      // e.g. {"/bin/bash", "/dbg/run.sh"}
 	Files   []File        // copied into the container before it starts
 	OutDir  string        // container folder copied out after the job ends
@@ -85,11 +88,12 @@ type Result struct {
 // capabilities, no new privileges, bounded memory and pids. One client is
 // shared by all concurrent jobs.
 type Docker struct {
-	api    *client.Client
-	init   bool              // the daemon has an init binary: use it as PID 1
-	labels map[string]string // set on every container; RemoveLeftovers selects by them
-	maxLog int               // log bytes kept
-	maxOut int64             // bytes extracted from OutDir
+	api     *client.Client
+	init    bool              // the daemon has an init binary: use it as PID 1
+	machine string            // the daemon's architecture: x86_64, aarch64
+	labels  map[string]string // set on every container; RemoveLeftovers selects by them
+	maxLog  int               // log bytes kept
+	maxOut  int64             // bytes extracted from OutDir
 }
 
 var _ Runner = (*Docker)(nil)
@@ -107,11 +111,12 @@ func NewDocker(ctx context.Context) (*Docker, error) {
 		return nil, fmt.Errorf("reach docker daemon: %w", err)
 	}
 	return &Docker{
-		api:    api,
-		init:   info.InitBinary != "",
-		labels: map[string]string{LabelKey: LabelValue},
-		maxLog: maxLogBytes,
-		maxOut: maxOutBytes,
+		api:     api,
+		init:    info.InitBinary != "",
+		machine: info.Architecture,
+		labels:  map[string]string{LabelKey: LabelValue},
+		maxLog:  maxLogBytes,
+		maxOut:  maxOutBytes,
 	}, nil
 }
 

@@ -76,7 +76,7 @@ func (d *Docker) create(ctx context.Context, job Job) (string, error) {
 		Labels:          d.labels,
 		NetworkDisabled: true,
 	}
-	resp, err := d.api.ContainerCreate(ctx, cfg, d.hostConfig(job.Limits, job.Scratch), nil, nil, name)
+	resp, err := d.api.ContainerCreate(ctx, cfg, d.hostConfig(job.Limits, job.Scratch), nil, d.createPlatform(ctx, job), name)
 	if err != nil {
 		d.remove(ctx, name) // created, then ctx cancelled before the answer?
 		return "", fmt.Errorf("job %s: create container from %s: %w", job.Name, job.Image, err)

@@ -52,6 +52,16 @@ func (b *Builder) buildKernel(ctx context.Context, kb kernelBuild) []BuildResult
 	return rs
 }
 
+// failKernel fails every build of a kernel that cannot start, for an
+// infrastructure reason, each with a log that says why.
+func (b *Builder) failKernel(kb kernelBuild, reason string) []BuildResult {
+	rs := resultsOf(kb.versions, Failed, reason, true, 0)
+	for i := range rs {
+		b.writeLog(&rs[i], []byte(reason+"\n"))
+	}
+	return rs
+}
+
 func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	start := time.Now()
 	job, ready, failed := b.prepare(ctx, kb)
@@ -87,7 +97,7 @@ func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []BuildResult) {
 	k := kb.kernel
 	job := Job{
-		Name: k.ID(), Image: b.imageFor(k), Cmd: []string{"/bin/bash", "/dbg/run.sh"},
+		Name: k.ID(), Image: b.imageFor(k), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
 		OutDir: outDir, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
 	headers, err := b.headerFiles(ctx, k)
@@ -222,7 +232,7 @@ func (b *Builder) imageFor(k *config.Kernel) string {
 	if k.BuilderImage != "" {
 		return k.BuilderImage
 	}
-	return expandImage(b.opts.BuilderImage, k.Target, b.gccFor(k))
+	return expandImage(b.opts.BuilderImage, k.Architecture, k.Target, b.gccFor(k))
 }
 
 func (b *Builder) gccFor(k *config.Kernel) string {
