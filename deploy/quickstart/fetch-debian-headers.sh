@@ -1,89 +1,193 @@
 #!/usr/bin/env bash
-# Download the header packages of real Debian amd64 kernels, for tests and
-# the quickstart:
+# Download the header packages of real Debian kernels, amd64 or arm64, for
+# tests and the quickstart:
 #
-#   fetch-debian-headers.sh OUTDIR [COUNT]      COUNT: default 6, at least 6
+#   fetch-debian-headers.sh [--arch amd64|arm64] OUTDIR [COUNT]
+#     amd64 (default): COUNT default 6, at least 6
+#     arm64:           COUNT default 2, at least 1
 #
-# Picks COUNT kernels from the package lists apt already knows, newest release
-# first, alternating between the 6.12 and the 6.1 families, all three
+# amd64: picks COUNT kernels from the package lists apt already knows, newest
+# release first, alternating between the 6.12 and the 6.1 families, all three
 # flavours (amd64, cloud-amd64, rt-amd64) of a release before the next one,
-# so that any COUNT >= 6 holds both families and all flavours. The choice only
-# depends on the package lists, so it is the same on every run of a day.
+# so that any COUNT >= 6 holds both families and all flavours.
+# arm64: the same order with the plain arm64 flavour only (COUNT 2: the
+# newest 6.12 and the newest 6.1 kernel). The choice only depends on the
+# package lists, so it is the same on every run of a day.
+#
+# An architecture other than the machine's (arm64 here) is read with a
+# private apt configuration in OUTDIR/.apt-<arch>/: the Debian bookworm
+# entries of the machine's own apt sources (deb822 or one-line), copied
+# without their architecture restrictions, and APT::Architecture=<arch>;
+# its lists are updated there when older than a day (no root needed). The
+# machine's apt configuration and dpkg architectures are left alone.
 #
 # Each kernel needs three .deb files: the flavour headers, the common headers
-# its Depends names (common-rt for rt) and the linux-kbuild package. Files
-# already in OUTDIR with the archive's SHA256 are not downloaded again.
+# its Depends names (common-rt for rt) and the linux-kbuild package (its host
+# tools are binaries of the kernel's architecture: on another machine they run
+# through qemu-user, see deploy/builder/binfmt.sh). Files already in OUTDIR
+# with the archive's SHA256 are not downloaded again; downloads are checked
+# against the SHA256 of the (signed) package index. The arm64 and amd64 kernels
+# of one release share their common headers (Architecture: all), so one OUTDIR
+# can hold both.
 #
-# Writes OUTDIR/kernels.tsv, one line per kernel:
+# Writes, one line per kernel, OUTDIR/kernels.tsv for amd64 and
+# OUTDIR/kernels-<arch>.tsv for another architecture:
 #   <consumer-visible kernelrelease> TAB <uname -r> TAB <file1>,<file2>,<file3>
 # where the consumer-visible release is what falcoctl computes on the host:
 # the package version matched by \d+\.\d+\.\d+-\d+ plus the flavour suffix
 # (6.12.117-1~deb12u1 of linux-headers-6.12.117+deb12-cloud-amd64 gives
-# 6.12.117-1-cloud-amd64). Progress goes to stderr.
+# 6.12.117-1-cloud-amd64; 6.1.192-3 of linux-headers-6.1.0-57-arm64 gives
+# 6.1.192-3-arm64). Progress goes to stderr.
 #
-# Needs apt-get and apt-cache (Debian or a derivative); runs `apt-get update`
-# (root) only when the package lists are missing or older than a day.
+# Needs apt-get and apt-cache (Debian or a derivative); for the machine's own
+# architecture runs `apt-get update` (root) only when the package lists are
+# missing or older than a day.
 set -euo pipefail
 
 log() { printf 'fetch-debian-headers: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ $# -ge 1 && $# -le 2 ]] || { echo "usage: $0 OUTDIR [COUNT]" >&2; exit 2; }
+ARCH=amd64
+if [[ "${1:-}" == --arch ]]; then
+  [[ $# -ge 2 ]] || { echo "usage: $0 [--arch amd64|arm64] OUTDIR [COUNT]" >&2; exit 2; }
+  ARCH="$2"
+  shift 2
+elif [[ "${1:-}" == --arch=* ]]; then
+  ARCH="${1#--arch=}"
+  shift
+fi
+[[ $# -ge 1 && $# -le 2 ]] || { echo "usage: $0 [--arch amd64|arm64] OUTDIR [COUNT]" >&2; exit 2; }
 OUTDIR="$1"
-COUNT="${2:-6}"
+case "$ARCH" in
+  amd64 | x86_64)
+    ARCH=amd64 FLAVOURS=(amd64 cloud-amd64 rt-amd64) MIN=6 TSV_NAME=kernels.tsv
+    MIN_WHY="both families, three flavours"
+    ;;
+  arm64 | aarch64)
+    ARCH=arm64 FLAVOURS=(arm64) MIN=1 TSV_NAME=kernels-arm64.tsv
+    MIN_WHY="one kernel"
+    ;;
+  *) die "unsupported architecture '$ARCH' (want amd64 or arm64)" ;;
+esac
+COUNT="${2:-$((MIN > 2 ? MIN : 2))}"
 [[ "$COUNT" =~ ^[0-9]+$ ]] || die "COUNT must be a number, got '$COUNT'"
-((COUNT >= 6)) || die "COUNT must be at least 6 (both families, three flavours), got $COUNT"
+((COUNT >= MIN)) || die "COUNT must be at least $MIN for $ARCH ($MIN_WHY), got $COUNT"
 
-command -v apt-get >/dev/null 2>&1 && command -v apt-cache >/dev/null 2>&1 \
-  || die "apt-get and apt-cache not found: fetching Debian kernel headers needs a Debian host"
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v apt-cache >/dev/null 2>&1; then
+  die "apt-get and apt-cache not found: fetching Debian kernel headers needs a Debian host"
+fi
 
 mkdir -p "$OUTDIR"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
+TSV="$OUTDIR/$TSV_NAME"
 
 # One fetch at a time per folder (tests of several packages share the cache).
 exec 9>"$OUTDIR/.lock"
 command -v flock >/dev/null 2>&1 && flock 9
 
-FLAVOUR_RE='^linux-headers-([0-9]+\.[0-9]+\.[0-9]+(-[0-9]+|\+deb[0-9]+))-(amd64|cloud-amd64|rt-amd64)$'
-LISTS=/var/lib/apt/lists
+FLAVOUR_RE="^linux-headers-([0-9]+\\.[0-9]+\\.[0-9]+(-[0-9]+|\\+deb[0-9]+))-($(IFS='|'; echo "${FLAVOURS[*]}"))\$"
 
-STAMP="$OUTDIR/.apt-updated" # apt-get update leaves unchanged lists' times alone
+HOST_ARCH="$(dpkg --print-architecture 2>/dev/null || true)"
+if [[ -z "$HOST_ARCH" ]]; then
+  case "$(uname -m)" in x86_64) HOST_ARCH=amd64 ;; aarch64) HOST_ARCH=arm64 ;; esac
+fi
+APT=() # options of every apt-get and apt-cache call
+if [[ "$ARCH" == "$HOST_ARCH" ]]; then
+  PRIVATE=0
+  LISTS=/var/lib/apt/lists
+  STAMP="$OUTDIR/.apt-updated" # apt-get update leaves unchanged lists' times alone
+else
+  # A private apt for ARCH: the bookworm entries of the machine's sources.
+  PRIVATE=1
+  P="$OUTDIR/.apt-$ARCH"
+  LISTS="$P/lists"
+  STAMP="$P/updated"
+  mkdir -p "$LISTS/partial" "$P/cache/archives/partial" "$P/sources.list.d" "$P/preferences.d"
+  [[ -f "$P/status" ]] || : >"$P/status"
+  srcs="$(
+    {
+      cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
+    } | awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i + 1) ~ /^bookworm/) print }' \
+      | sed -E 's/([[ ])arch[+-]?=[^] ]*/\1/g; s/\[ *\]//'
+  )"
+  [[ -z "$srcs" ]] || printf '%s\n' "$srcs" >"$P/sources.list.d/.new.list"
+  # deb822 stanzas of binary packages (deb) for a bookworm suite, without Architectures.
+  cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+    BEGIN { RS = ""; ORS = "\n\n" }
+    /(^|\n)Types:[^\n]*[ \t]deb([ \t]|\n|$)/ && /(^|\n)Suites:[^\n]*[ \t]bookworm/ {
+      n = split($0, l, "\n"); out = ""
+      for (i = 1; i <= n; i++) if (l[i] !~ /^Architectures(-Add|-Remove)?:/) out = out l[i] "\n"
+      printf "%s\n", out
+    }' >"$P/sources.list.d/.new.sources"
+  [[ -s "$P/sources.list.d/.new.list" || -s "$P/sources.list.d/.new.sources" ]] \
+    || die "the machine's apt sources have no Debian bookworm entry to read the $ARCH packages from"
+  for ext in list sources; do
+    if [[ -s "$P/sources.list.d/.new.$ext" ]]; then
+      if ! cmp -s "$P/sources.list.d/.new.$ext" "$P/sources.list.d/host.$ext"; then
+        mv -f "$P/sources.list.d/.new.$ext" "$P/sources.list.d/host.$ext"
+        rm -f "$STAMP"
+      fi
+    else
+      [[ ! -e "$P/sources.list.d/host.$ext" ]] || { rm -f "$P/sources.list.d/host.$ext" "$STAMP"; }
+    fi
+    rm -f "$P/sources.list.d/.new.$ext"
+  done
+  APT=(
+    -o "APT::Architecture=$ARCH" -o "APT::Architectures=$ARCH"
+    -o "Dir::State::Lists=$LISTS" -o "Dir::State::status=$P/status" -o "Dir::Cache=$P/cache"
+    -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$P/sources.list.d"
+    -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=$P/preferences.d"
+    -o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
+    -o "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false"
+    -o "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"
+    -o "Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled=false"
+  )
+fi
+
+# knows_headers: apt has a candidate for the flavour's meta package.
+knows_headers() {
+  local out
+  out="$(apt-cache "${APT[@]}" policy "linux-headers-$ARCH" 2>/dev/null)" || return 1
+  [[ "$out" == *"Candidate: "[0-9]* ]]
+}
 
 # lists_fresh: apt knows kernel headers, and its lists (or our last update) are younger than a day.
 lists_fresh() {
-  [[ -n "$(apt-cache policy linux-headers-amd64 2>/dev/null)" ]] || return 1
+  knows_headers || return 1
   [[ -n "$(find "$LISTS" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -n1)" ]] \
     || [[ -n "$(find "$STAMP" -mmin -1440 2>/dev/null)" ]]
 }
 
 apt_update() {
-  [[ "$(id -u)" == 0 ]] || return 1
-  log "apt-get update"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && touch "$STAMP"
+  ((PRIVATE)) || [[ "$(id -u)" == 0 ]] || return 1
+  log "apt-get update${APT:+ ($ARCH, private lists in $LISTS)}"
+  DEBIAN_FRONTEND=noninteractive apt-get "${APT[@]}" update -qq >&2 && touch "$STAMP"
 }
 
 UPDATED=0
 if ! lists_fresh; then
   if apt_update; then
     UPDATED=1
-  elif [[ -n "$(apt-cache policy linux-headers-amd64 2>/dev/null)" ]]; then
+  elif ((PRIVATE)); then
+    die "apt-get update of the private $ARCH package lists failed"
+  elif knows_headers; then
     log "warning: package lists are older than a day and updating them needs root; using them as they are"
   else
     die "apt knows no kernel headers and updating the package lists needs root (run apt-get update)"
   fi
 fi
 
-# up_to_date: kernels.tsv was written after the package lists changed, for
+# up_to_date: the kernel list was written after the package lists changed, for
 # COUNT kernels, and every file it names is here (files only arrive checked).
 up_to_date() {
-  local tsv="$OUTDIR/kernels.tsv" f
+  local tsv="$TSV" f
   [[ -s "$tsv" && "$(wc -l <"$tsv")" == "$COUNT" ]] || return 1
   [[ -z "$(find "$LISTS" -maxdepth 1 -name '*_Packages*' -newer "$tsv" 2>/dev/null | head -n1)" ]] || return 1
   for f in $(cut -f3 "$tsv" | tr ',' ' '); do [[ -s "$OUTDIR/$f" ]] || return 1; done
 }
 
 if ((UPDATED == 0)) && up_to_date; then
-  log "$OUTDIR/kernels.tsv is up to date ($COUNT kernels)"
+  log "$TSV is up to date ($COUNT $ARCH kernels)"
   exit 0
 fi
 
@@ -96,12 +200,12 @@ CANDIDATES=""
 
 # load PKG...: add the packages' records and candidates to the tables.
 load() {
-  RECORDS+="$(apt-cache show "$@" 2>/dev/null | awk -v OFS='\t' '
+  RECORDS+="$(apt-cache "${APT[@]}" show "$@" 2>/dev/null | awk -v OFS='\t' '
     /^Package: / { p = $2 } /^Version: / { v = $2 } /^Filename: / { f = $2 } /^SHA256: / { h = $2 }
     /^Depends: / { d = substr($0, 10) }
     /^$/ { if (p != "") print p, v, f, h, d; p = v = f = h = d = "" }
     END { if (p != "") print p, v, f, h, d }')"$'\n'
-  CANDIDATES+="$(apt-cache policy "$@" 2>/dev/null | awk -v OFS='\t' '
+  CANDIDATES+="$(apt-cache "${APT[@]}" policy "$@" 2>/dev/null | awk -v OFS='\t' '
     /^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) }
     $1 == "Candidate:" && $2 != "(none)" { print p, $2 }')"$'\n'
 }
@@ -162,7 +266,7 @@ fetch() {
   tmp="$(mktemp -d "$OUTDIR/.partial.XXXXXX")"
   # apt downloads as the unprivileged _apt user when it can write the folder.
   if [[ "$(id -u)" == 0 ]] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-  if ! (cd "$tmp" && apt-get download -qq "$name=$version" </dev/null >&2); then
+  if ! (cd "$tmp" && apt-get "${APT[@]}" download -qq "$name=$version" </dev/null >&2); then
     rm -rf "$tmp"
     log "apt-get download $name=$version failed"
     return 1
@@ -182,7 +286,7 @@ fetch() {
 # select_kernels: COUNT flavour header package names, in the documented order.
 select_kernels() {
   local names
-  names="$(apt-cache search --names-only '^linux-headers-[0-9].*-(amd64|cloud-amd64|rt-amd64)$' \
+  names="$(apt-cache "${APT[@]}" search --names-only "^linux-headers-[0-9].*-($(IFS='|'; echo "${FLAVOURS[*]}"))\$" \
     | awk '{ print $1 }' | grep -E "$FLAVOUR_RE" | sort -u)" || true
   [[ -n "$names" ]] || return 1
   # One line per release: "<family> <release>", newest first within a family.
@@ -203,7 +307,7 @@ select_kernels() {
     }' <<<"$releases")"
   local rel fl all=""
   while read -r rel; do
-    for fl in amd64 cloud-amd64 rt-amd64; do
+    for fl in "${FLAVOURS[@]}"; do
       grep -Fqx "linux-headers-$rel-$fl" <<<"$names" && all+="linux-headers-$rel-$fl"$'\n'
     done
   done <<<"$order"
@@ -214,7 +318,7 @@ run() {
   local kernels pkg version rel flavour line dname dop dver dv deps n=0
   local tsv="" fams="" flavs=""
   RECORDS="" CANDIDATES=""
-  kernels="$(select_kernels)" || { log "apt knows no Debian kernel headers"; return 1; }
+  kernels="$(select_kernels)" || { log "apt knows no Debian $ARCH kernel headers"; return 1; }
   # shellcheck disable=SC2086 # package names have no spaces
   load $kernels
   deps="$(while read -r pkg; do header_deps "$pkg" "$(candidate "$pkg")"; done <<<"$kernels" \
@@ -249,23 +353,28 @@ run() {
     log "kernel $n/$COUNT: $rel-$flavour (${pkg#linux-headers-})"
   done <<<"$kernels"
   ((n == COUNT)) || { log "found $n kernels, want $COUNT"; return 1; }
-  # Check the promise: both families and all three flavours.
+  # Check the promise: both families (from 2 kernels on) and, for amd64
+  # (COUNT >= 6), all three flavours.
   local want
-  for want in 6.1 6.12; do [[ " $fams" == *" $want "* ]] || { log "no $want kernel among the chosen"; return 1; }; done
-  for want in amd64 cloud-amd64 rt-amd64; do [[ " $flavs" == *" $want "* ]] || { log "no $want kernel among the chosen"; return 1; }; done
+  if ((COUNT >= 2)); then
+    for want in 6.1 6.12; do [[ " $fams" == *" $want "* ]] || { log "no $want kernel among the chosen"; return 1; }; done
+  fi
+  if ((COUNT >= ${#FLAVOURS[@]})); then
+    for want in "${FLAVOURS[@]}"; do [[ " $flavs" == *" $want "* ]] || { log "no $want kernel among the chosen"; return 1; }; done
+  fi
   local tmp
-  tmp="$(mktemp "$OUTDIR/.kernels.tsv.XXXXXX")"
+  tmp="$(mktemp "$OUTDIR/.$TSV_NAME.XXXXXX")"
   printf '%s' "$tsv" >"$tmp"
   chmod 644 "$tmp"
-  mv -f "$tmp" "$OUTDIR/kernels.tsv"
+  mv -f "$tmp" "$TSV"
   local bytes=0 file
   for file in "${!VERIFIED[@]}"; do bytes=$((bytes + $(stat -c %s "$OUTDIR/$file"))); done
-  log "wrote $OUTDIR/kernels.tsv: $n kernels, ${#VERIFIED[@]} packages, $((bytes / 1000000)) MB"
+  log "wrote $TSV: $n $ARCH kernels, ${#VERIFIED[@]} packages, $((bytes / 1000000)) MB"
 }
 
 if ! run; then
   # Lists a few hours old may name versions the archive has replaced since.
-  ((UPDATED == 0)) && apt_update || die "could not fetch the kernel headers"
+  if ((UPDATED)) || ! apt_update; then die "could not fetch the kernel headers"; fi
   log "retrying with fresh package lists"
   run || die "could not fetch the kernel headers"
 fi

@@ -25,12 +25,13 @@ var garbage = []byte("this is not a Debian package\n")
 // WriteConfigDir) an extra valid config whose header URLs fail, and returns
 // its path. Its release is made up and distinct from the real
 // kernels': 6.1.999-1-amd64 for "404", 6.1.999-2-amd64 for "garbage". The
-// other URLs are a real kernel's, so only the broken one makes it fail.
+// other URLs are a real amd64 kernel's, so only the broken one makes it fail.
 func (l *Lab) AddBrokenKernel(dir, mode string) (string, error) {
-	if len(l.Kernels) == 0 {
-		return "", errors.New("add broken kernel: the lab has no kernel")
+	amd64 := l.KernelsOf(config.AMD64)
+	if len(amd64) == 0 {
+		return "", errors.New("add broken kernel: the lab has no amd64 kernel")
 	}
-	files := l.Kernels[0].Files
+	files := amd64[0].Files
 	urls := make([]string, len(files))
 	for i, f := range files {
 		urls[i] = l.URL + servePath("/debian/", f)
@@ -49,7 +50,7 @@ func (l *Lab) AddBrokenKernel(dir, mode string) (string, error) {
 	default:
 		return "", fmt.Errorf("add broken kernel: unknown mode %q (want %q or %q)", mode, Broken404, BrokenGarbage)
 	}
-	k := debianKernel(release, urls)
+	k := debianKernel(config.AMD64, release, urls)
 	if _, err := config.WriteConfigs(dir, []*config.Kernel{k}); err != nil {
 		return "", fmt.Errorf("add broken kernel: %w", err)
 	}

@@ -679,3 +679,319 @@ func TestWriteConfigDir(t *testing.T) {
 		t.Errorf("WriteConfigDir of a version without kinds: %v", err)
 	}
 }
+
+// addArm64 adds the lab's arm64 kernels (2, from the shared headers cache).
+func addArm64(t *testing.T, l *Lab) []LabKernel {
+	t.Helper()
+	cache, err := CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := l.AddKernels(t.Context(), config.ARM64, filepath.Join(cache, "debian-headers"), 2)
+	if err != nil {
+		t.Fatalf("AddKernels(arm64): %v", err)
+	}
+	return ks
+}
+
+// debField is a control field of a .deb (dpkg-deb -f).
+func debField(t *testing.T, deb, field string) string {
+	t.Helper()
+	out, err := exec.Command("dpkg-deb", "-f", deb, field).Output()
+	if err != nil {
+		t.Fatalf("dpkg-deb -f %s %s: %v", deb, field, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// debUTSRelease is the UTS_RELEASE of the flavour headers package deb: its
+// include/generated/utsrelease.h, the uname -r the kernel reports.
+func debUTSRelease(t *testing.T, deb string) string {
+	t.Helper()
+	cmd := exec.Command("dpkg-deb", "--fsys-tarfile", deb)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()               //nolint:errcheck // the tar is read up to the file
+	defer io.Copy(io.Discard, out) //nolint:errcheck
+	tr := tar.NewReader(out)
+	uts := regexp.MustCompile(`#define UTS_RELEASE "([^"]+)"`)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s: no include/generated/utsrelease.h: %v", deb, err)
+		}
+		if strings.HasSuffix(hdr.Name, "/include/generated/utsrelease.h") {
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := uts.FindSubmatch(data); m != nil {
+				return string(m[1])
+			}
+			t.Fatalf("%s: %s has no UTS_RELEASE: %q", deb, hdr.Name, data)
+		}
+	}
+}
+
+// TestAddKernelsArm64 adds real Debian arm64 kernels to a lab of amd64
+// ones: their configs are valid ones of the aarch64 folder (what dbg
+// validate reads), their packages are served, and each records the uname
+// -r its headers say.
+func TestAddKernelsArm64(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("dpkg-deb not found: the lab needs a Debian host")
+	}
+	l := newTestLab(t)
+	amd64Before := map[string][]byte{}
+	for _, k := range l.Kernels {
+		data, err := os.ReadFile(k.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		amd64Before[k.Config] = data
+	}
+	arm := addArm64(t, l)
+
+	if len(arm) != 2 || len(l.Kernels) != 8 || !slices.EqualFunc(l.KernelsOf(config.ARM64), arm, func(a, b LabKernel) bool {
+		return a.Release == b.Release && a.Config == b.Config
+	}) || len(l.KernelsOf(config.AMD64)) != 6 {
+		t.Fatalf("AddKernels gave %d kernels, the lab has %d (%d amd64, %d arm64); want 2 added to 6",
+			len(arm), len(l.Kernels), len(l.KernelsOf(config.AMD64)), len(l.KernelsOf(config.ARM64)))
+	}
+	for i, k := range l.Kernels {
+		want := config.AMD64
+		if i >= 6 {
+			want = config.ARM64
+		}
+		if k.Arch != want {
+			t.Errorf("Kernels[%d].Arch = %q, want %s (amd64 first, then the added ones)", i, k.Arch, want)
+		}
+	}
+
+	// What dbg validate reads: driverversions.yaml and every config.
+	if _, probs := config.ReadDriverVersions(filepath.Join(l.ConfigDir, config.DriverVersionsFile)); probs.Err() != nil {
+		t.Fatalf("driver versions: %v", probs.Err())
+	}
+	kernels, probs, err := config.Load(t.Context(), l.ConfigDir)
+	if err != nil || len(probs) > 0 || len(kernels) != 8 {
+		t.Fatalf("config.Load: %d kernels, %v %v; want 8 valid configs", len(kernels), err, probs)
+	}
+	byPath := map[string]*config.Kernel{}
+	for _, k := range kernels {
+		byPath[k.Path] = k
+	}
+
+	release := regexp.MustCompile(`^(\d+\.\d+)\.\d+-\d+-arm64$`)
+	unameR := regexp.MustCompile(`^\d+\.\d+\.\d+(-\d+|\+deb\d+)-arm64$`)
+	fams := map[string]bool{}
+	for _, lk := range arm {
+		m := release.FindStringSubmatch(lk.Release)
+		if m == nil || !unameR.MatchString(lk.UnameR) {
+			t.Errorf("kernel %s (uname -r %s): not a consumer-visible Debian arm64 release", lk.Release, lk.UnameR)
+			continue
+		}
+		fams[m[1]] = true
+		if want := filepath.Join(l.ConfigDir, "aarch64", "debian_"+lk.Release+"_1.yaml"); lk.Config != want {
+			t.Errorf("%s: config %s, want %s", lk.Release, lk.Config, want)
+		}
+		k := byPath[lk.Config]
+		if k == nil {
+			t.Errorf("kernel %s: no valid config at %s", lk.Release, lk.Config)
+			continue
+		}
+		if k.Architecture != config.ARM64 || k.KernelRelease != lk.Release || k.Target != "debian" || k.KernelVersion != "1" ||
+			k.GCCVersion != "12" || len(k.KernelURLs) != 3 || len(lk.Files) != 3 {
+			t.Errorf("config %s = %+v", lk.Config, k)
+		}
+		// The files: flavour headers and kbuild for arm64, common headers for all.
+		flavour := filepath.Base(lk.Files[0])
+		if !strings.HasPrefix(flavour, "linux-headers-"+lk.UnameR+"_") {
+			t.Errorf("%s: flavour package %s is not linux-headers-%s", lk.Release, flavour, lk.UnameR)
+		}
+		for i, want := range []string{"arm64", "all", "arm64"} {
+			if got := debField(t, lk.Files[i], "Architecture"); got != want {
+				t.Errorf("%s: %s is for %s, want %s", lk.Release, filepath.Base(lk.Files[i]), got, want)
+			}
+		}
+		// falcoctl's rule: the package version's \d+.\d+.\d+-\d+ and the flavour.
+		version := debField(t, lk.Files[0], "Version")
+		if v := regexp.MustCompile(`\d+\.\d+\.\d+-\d+`).FindString(version); v+"-arm64" != lk.Release {
+			t.Errorf("%s: package version %s gives %s-arm64", lk.Release, version, v)
+		}
+		if got := debUTSRelease(t, lk.Files[0]); got != lk.UnameR {
+			t.Errorf("%s: UnameR %s, the headers' UTS_RELEASE %s", lk.Release, lk.UnameR, got)
+		}
+		for _, u := range k.KernelURLs {
+			name := strings.TrimPrefix(u, l.URL+"/debian/")
+			if name == u || (!strings.HasSuffix(name, "_arm64.deb") && !strings.HasSuffix(name, "_all.deb")) {
+				t.Errorf("%s: URL %s is not an arm64 package on the lab server", lk.Release, u)
+				continue
+			}
+			local := lk.Files[slices.IndexFunc(lk.Files, func(f string) bool { return filepath.Base(f) == name })]
+			want, err := os.ReadFile(local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, body := get(t, u); code != http.StatusOK || !bytes.Equal(body, want) {
+				t.Errorf("GET %s: %d, %d bytes; want 200 and the %d bytes of %s", u, code, len(body), len(want), local)
+			}
+		}
+	}
+	if !fams["6.1"] || !fams["6.12"] {
+		t.Errorf("arm64 families %v: want 6.1 and 6.12", fams)
+	}
+	// The amd64 configs did not change (a release's arm64 packages are not theirs).
+	for p, before := range amd64Before {
+		if after, err := os.ReadFile(p); err != nil || !bytes.Equal(after, before) {
+			t.Errorf("%s changed when arm64 kernels were added: %v\n%s", p, err, after)
+		}
+	}
+
+	// One architecture once; an unknown one not at all.
+	if _, err := l.AddKernels(t.Context(), config.ARM64, t.TempDir(), 2); err == nil || !strings.Contains(err.Error(), "already has arm64 kernels") {
+		t.Errorf("AddKernels(arm64) twice: %v", err)
+	}
+	if _, err := l.AddKernels(t.Context(), config.AMD64, t.TempDir(), 6); err == nil || !strings.Contains(err.Error(), "already has amd64 kernels") {
+		t.Errorf("AddKernels(amd64) on NewLab's amd64 kernels: %v", err)
+	}
+	if _, err := l.AddKernels(t.Context(), "s390x", t.TempDir(), 2); err == nil || !strings.Contains(err.Error(), `unknown architecture "s390x"`) {
+		t.Errorf("AddKernels(s390x): %v", err)
+	}
+	if len(l.Kernels) != 8 {
+		t.Errorf("failed AddKernels changed the lab: %d kernels", len(l.Kernels))
+	}
+}
+
+// TestWriteConfigDirArches writes config dirs of all the lab's kernels and
+// of one architecture.
+func TestWriteConfigDirArches(t *testing.T) {
+	l := newTestLab(t)
+	arm := addArm64(t, l)
+	dv := config.DriverVersions{Versions: []config.DriverVersion{{Version: "1.0.0+driver", Kinds: []config.Kind{config.Module}}}}
+	for _, tc := range []struct {
+		name   string
+		arches []config.Arch
+		want   map[config.Arch]int
+	}{
+		{"all", nil, map[config.Arch]int{config.AMD64: 6, config.ARM64: 2}},
+		{"both", []config.Arch{config.ARM64, config.AMD64}, map[config.Arch]int{config.AMD64: 6, config.ARM64: 2}},
+		{"amd64", []config.Arch{config.AMD64}, map[config.Arch]int{config.AMD64: 6}},
+		{"arm64", []config.Arch{config.ARM64}, map[config.Arch]int{config.ARM64: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// Configs of the other architecture from an earlier write go.
+			if err := l.WriteConfigDir(dir, dv); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.WriteConfigDir(dir, dv, tc.arches...); err != nil {
+				t.Fatal(err)
+			}
+			kernels, probs, err := config.Load(t.Context(), dir)
+			if err != nil || len(probs) > 0 {
+				t.Fatalf("config.Load: %v %v", err, probs)
+			}
+			got := map[config.Arch]int{}
+			for _, k := range kernels {
+				got[k.Architecture]++
+				rel, _ := filepath.Rel(dir, k.Path)
+				if filepath.Dir(rel) != k.Architecture.Machine() {
+					t.Errorf("%s: architecture %s in folder %s", rel, k.Architecture, filepath.Dir(rel))
+				}
+			}
+			if len(got) != len(tc.want) || got[config.AMD64] != tc.want[config.AMD64] || got[config.ARM64] != tc.want[config.ARM64] {
+				t.Errorf("configs per architecture %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// The arm64 configs written are the lab's own bytes.
+	dir := t.TempDir()
+	if err := l.WriteConfigDir(dir, dv, config.ARM64); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range arm {
+		want, err := os.ReadFile(k.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(dir, "aarch64", filepath.Base(k.Config))); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %v; want the bytes of %s", k.Release, err, k.Config)
+		}
+	}
+}
+
+// TestFlavourFilesPerArch: a release's amd64 and arm64 kernels share the
+// common headers file but not a config's list.
+func TestFlavourFilesPerArch(t *testing.T) {
+	common := "/h/linux-headers-6.1.0-57-common_6.1.192-3_all.deb"
+	ks := []LabKernel{
+		{Arch: config.AMD64, Release: "6.1.192-3-amd64", Files: []string{"/h/linux-headers-6.1.0-57-amd64_6.1.192-3_amd64.deb", common, "/h/linux-kbuild-6.1_6.1.192-3_amd64.deb"}},
+		{Arch: config.AMD64, Release: "6.1.192-3-cloud-amd64", Files: []string{"/h/linux-headers-6.1.0-57-cloud-amd64_6.1.192-3_amd64.deb", common, "/h/linux-kbuild-6.1_6.1.192-3_amd64.deb"}},
+		{Arch: config.ARM64, Release: "6.1.192-3-arm64", Files: []string{"/h/linux-headers-6.1.0-57-arm64_6.1.192-3_arm64.deb", common, "/h/linux-kbuild-6.1_6.1.192-3_arm64.deb"}},
+	}
+	got := flavourFiles(ks)
+	if amd := got[familyKey(ks[0])]; len(amd) != 4 || slices.ContainsFunc(amd, func(f string) bool { return strings.HasSuffix(f, "_arm64.deb") }) {
+		t.Errorf("amd64 6.1.192-3 files %v: want its two flavours, common and kbuild", amd)
+	}
+	if arm := got[familyKey(ks[2])]; !slices.Equal(arm, ks[2].Files) {
+		t.Errorf("arm64 6.1.192-3 files %v, want %v", arm, ks[2].Files)
+	}
+	if familyKey(ks[0]) != familyKey(ks[1]) || familyKey(ks[0]) == familyKey(ks[2]) {
+		t.Errorf("family keys %q %q %q", familyKey(ks[0]), familyKey(ks[1]), familyKey(ks[2]))
+	}
+}
+
+// TestReadKernelsArch reads each architecture's own kernel list.
+func TestReadKernelsArch(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a_amd64.deb", "c_all.deb", "k_amd64.deb", "a_arm64.deb", "k_arm64.deb"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("!<arch>\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("kernels.tsv", "6.1.192-3-amd64\t6.1.0-57-amd64\ta_amd64.deb,c_all.deb,k_amd64.deb\n")
+	write("kernels-arm64.tsv", "6.1.192-3-arm64\t6.1.0-57-arm64\ta_arm64.deb,c_all.deb,k_arm64.deb\n")
+	for _, tc := range []struct {
+		arch          config.Arch
+		release, file string
+	}{{config.AMD64, "6.1.192-3-amd64", "a_amd64.deb"}, {config.ARM64, "6.1.192-3-arm64", "a_arm64.deb"}} {
+		ks, err := readKernels(dir, tc.arch)
+		if err != nil || len(ks) != 1 || ks[0].Arch != tc.arch || ks[0].Release != tc.release || ks[0].Files[0] != tc.file ||
+			ks[0].UnameR != strings.Replace(tc.release, "6.1.192-3", "6.1.0-57", 1) {
+			t.Errorf("readKernels(%s) = %+v, %v", tc.arch, ks, err)
+		}
+	}
+}
+
+// TestFetchScriptArgs: the download script refuses what it cannot do, in
+// one line, before touching apt.
+func TestFetchScriptArgs(t *testing.T) {
+	repo, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--arch", "s390x", t.TempDir()}, "unsupported architecture 's390x' (want amd64 or arm64)"},
+		{[]string{"--arch", "arm64", t.TempDir(), "0"}, "COUNT must be at least 1 for arm64"},
+		{[]string{"--arch=amd64", t.TempDir(), "2"}, "COUNT must be at least 6 for amd64"},
+		{[]string{"--arch"}, "usage:"},
+	} {
+		out, err := exec.Command("bash", append([]string{filepath.Join(repo, fetchScript)}, tc.args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+			t.Errorf("fetch-debian-headers.sh %v: %v, %q; want one line saying %q", tc.args, err, out, tc.want)
+		}
+	}
+}
