@@ -6,7 +6,7 @@ export GONOSUMDB := github.com/falcosecurity
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
-.PHONY: help build tools test unit fuzz lint bench quickstart run validate plan image clean
+.PHONY: help build tools test unit fuzz lint bench quickstart run validate plan image image-arm64 clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-12s %s\n", $$1, $$2}'
@@ -23,8 +23,11 @@ export DBG_LIBS_DIR ?= $(if $(wildcard $(LIBS_BESIDE)/SHA256SUMS),$(LIBS_BESIDE)
 quickstart: ## the main job on local defaults: the real Falco driver for 6 Debian kernels into out/
 	$(GO) run ./deploy/quickstart -out out
 
-image: ## make the local builder image dbg-builder:bookworm (idempotent, cached)
+image: ## make the local builder image dbg-builder:bookworm-amd64 (alias dbg-builder:bookworm) (idempotent, cached)
 	bash deploy/builder/build-image.sh
+
+image-arm64: ## make dbg-builder:bookworm-arm64; on x86_64 through qemu-user (deploy/builder/binfmt.sh)
+	bash deploy/builder/build-image.sh "" arm64
 
 run: validate plan ## validate and plan kernels/ (no build)
 
@@ -38,10 +41,11 @@ plan: build ## print the build plan of kernels/ and its counts
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN_DIR):$(PATH)
 
-tools: ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck
+tools: ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck, jq
 	@command -v versitygw >/dev/null || { echo "installing versitygw"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
 	@command -v actionlint >/dev/null || { echo "installing actionlint"; $(GO) install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7; }
 	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; }
+	@command -v jq >/dev/null || { echo "installing jq"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }; }
 
 test: tools lint unit fuzz ## everything CI runs: lint (with actionlint), all tests, a short fuzz run
 

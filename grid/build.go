@@ -29,16 +29,17 @@ type BuildOptions struct {
 	Jobs         int           // kernels built at once; default: CPU count
 	FailFast     bool          // stop starting builds after the first failure
 	Timeout      time.Duration // per build (one driver version of one kernel)
-	BuilderImage string        // default image; {target} and {gcc} are replaced
+	BuilderImage string        // default image; {arch}, {target} and {gcc} are replaced
 	GCCVersion   string        // default gcc when a config names none
 	Limits       Limits        // per container
 	Progress     io.Writer     // progress lines; nil: none
 }
 
 // The builder image and gcc used when neither the config nor the options
-// name one: the local Debian bookworm image of deploy/builder.
+// name one: the local Debian bookworm image of deploy/builder for the
+// kernel's architecture (dbg-builder:bookworm-amd64, -arm64).
 const (
-	DefaultBuilderImage = "dbg-builder:bookworm"
+	DefaultBuilderImage = "dbg-builder:bookworm-{arch}"
 	DefaultGCC          = "12"
 )
 

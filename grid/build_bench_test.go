@@ -47,8 +47,8 @@ func benchLab(b *testing.B) (lab *gridtest.Lab, image, libs, dir string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	image = DefaultBuilderImage
-	if out, err := exec.Command("bash", filepath.Join(root, "deploy/builder/build-image.sh"), image).CombinedOutput(); err != nil {
+	image = DefaultBuilderImage // the host's: build-image.sh makes it by default
+	if out, err := exec.Command("bash", filepath.Join(root, "deploy/builder/build-image.sh")).CombinedOutput(); err != nil {
 		b.Fatalf("builder image: %v\n%s", err, out)
 	}
 	cache, err := gridtest.CacheDir()

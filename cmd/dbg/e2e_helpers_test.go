@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,8 @@ import (
 	"github.com/falcosecurity/dbg/grid/gridtest"
 )
 
-const testImage = "dbg-builder:bookworm"
+// testImage is the local builder image of each architecture.
+const testImage = "dbg-builder:bookworm-{arch}"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -30,17 +32,21 @@ func TestMain(m *testing.M) {
 var shared labOnce
 
 type labOnce struct {
-	once  sync.Once
-	lab   *gridtest.Lab
-	root  string
-	libs  map[string]config.DriverVersion // the real driver versions, by version
-	err   error
-	image string
+	once    sync.Once
+	lab     *gridtest.Lab
+	root    string
+	headers string                          // the Debian header packages' cache
+	libs    map[string]config.DriverVersion // the real driver versions, by version
+	err     error
+	image   string
+
+	armOnce sync.Once
+	armErr  error
 }
 
 func (s *labOnce) start(t *testing.T) {
 	s.once.Do(func() {
-		s.image, s.err = ensureBuilderImage()
+		s.image, s.err = ensureBuilderImage(config.AMD64)
 		if s.err != nil {
 			return
 		}
@@ -51,7 +57,8 @@ func (s *labOnce) start(t *testing.T) {
 		if s.root, s.err = os.MkdirTemp("", "dbg-lab-"); s.err != nil {
 			return
 		}
-		s.lab, s.err = gridtest.NewLab(t.Context(), s.root, filepath.Join(cache, "debian-headers"), 6)
+		s.headers = filepath.Join(cache, "debian-headers")
+		s.lab, s.err = gridtest.NewLab(t.Context(), s.root, s.headers, 6)
 		if s.err != nil {
 			return
 		}
@@ -73,6 +80,21 @@ func (s *labOnce) start(t *testing.T) {
 	}
 }
 
+// arm64 adds, once, a real Debian arm64 kernel to the lab and makes the
+// arm64 builder image (through qemu-user emulation on an x86_64 host).
+func (s *labOnce) arm64(t *testing.T) []gridtest.LabKernel {
+	t.Helper()
+	s.armOnce.Do(func() {
+		if _, s.armErr = ensureBuilderImage(config.ARM64); s.armErr == nil {
+			_, s.armErr = s.lab.AddKernels(t.Context(), config.ARM64, s.headers, 1)
+		}
+	})
+	if s.armErr != nil {
+		t.Fatalf("prepare arm64 (qemu-user emulation, the arm64 builder image, Debian's arm64 headers): %v", s.armErr)
+	}
+	return s.lab.KernelsOf(config.ARM64)
+}
+
 func (s *labOnce) stop() {
 	if s.lab != nil {
 		s.lab.Close()
@@ -82,11 +104,15 @@ func (s *labOnce) stop() {
 	}
 }
 
-// ensureBuilderImage makes the local builder image (idempotent, cached).
-func ensureBuilderImage() (string, error) {
-	cmd := exec.Command("bash", "../../deploy/builder/build-image.sh", testImage)
+// ensureBuilderImage makes the local builder image of arch (idempotent,
+// cached; on another architecture through qemu-user emulation).
+func ensureBuilderImage(arch config.Arch) (string, error) {
+	cmd := exec.Command("bash", "../../deploy/builder/build-image.sh", "", string(arch))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return testImage, cmd.Run()
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("make the %s builder image: %w", arch, err)
+	}
+	return testImage, nil
 }
 
 // startLab skips under -short, starts the shared lab (6 real Debian
@@ -111,7 +137,7 @@ func startLab(t *testing.T, real ...string) (*gridtest.Lab, string, string) {
 		}
 	}
 	dir := filepath.Join(t.TempDir(), "kernels")
-	if err := shared.lab.WriteConfigDir(dir, config.DriverVersions{Versions: versions}); err != nil {
+	if err := shared.lab.WriteConfigDir(dir, config.DriverVersions{Versions: versions}, config.AMD64); err != nil {
 		t.Fatal(err)
 	}
 	return shared.lab, shared.image, dir

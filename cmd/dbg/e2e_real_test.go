@@ -22,7 +22,7 @@ import (
 func TestEndToEndRealDriver(t *testing.T) {
 	lab, image, dir := startLab(t, "10.2.0+driver", "9.1.0+driver")
 	v10, v9 := realVersion(t, "10.2.0+driver"), realVersion(t, "9.1.0+driver")
-	kernels := pickKernels(t, lab.Kernels)
+	kernels := pickKernels(t, lab.KernelsOf(config.AMD64))
 	out, cache := t.TempDir(), t.TempDir()
 	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", releases(kernels), "--out", out,
 		"--cache-dir", cache, "--builder-image", image, "--jobs", "2", "--timeout", "10m")
@@ -38,7 +38,7 @@ func TestEndToEndRealDriver(t *testing.T) {
 	first := map[string]string{} // key -> sha256
 	for _, b := range m.Builds {
 		k := kernelOf(t, kernels, b.KernelRelease)
-		checkArtifact(t, filepath.Join(out, filepath.FromSlash(b.Key)), b, k.UnameR)
+		checkArtifact(t, filepath.Join(out, filepath.FromSlash(b.Key)), b, k.UnameR, config.AMD64)
 		if b.SourceSHA256 != pins[b.DriverVersion] {
 			t.Errorf("%s: built from source %s, pinned %s", b.Key, b.SourceSHA256, pins[b.DriverVersion])
 		}

@@ -37,7 +37,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (two broken kernels); stderr:\n%s", code, stderr)
 	}
 	m := readManifest(t, out)
-	wantBuilds := (len(lab.Kernels) + 2) * len(lab.DriverVersions) * 2
+	wantBuilds := (len(lab.KernelsOf(config.AMD64)) + 2) * len(lab.DriverVersions) * 2
 	if m.Total != wantBuilds || len(m.Builds) != wantBuilds {
 		t.Fatalf("manifest lists %d builds, want %d", len(m.Builds), wantBuilds)
 	}
@@ -65,7 +65,7 @@ func checkGoodKernels(t *testing.T, lab *gridtest.Lab, m grid.Report, out string
 	for _, b := range m.Builds {
 		byRelease[b.KernelRelease] = append(byRelease[b.KernelRelease], b)
 	}
-	for _, k := range lab.Kernels {
+	for _, k := range lab.KernelsOf(config.AMD64) {
 		builds := byRelease[k.Release]
 		if len(builds) != 2*len(lab.DriverVersions) {
 			t.Errorf("%s: %d builds in the manifest", k.Release, len(builds))
@@ -76,7 +76,7 @@ func checkGoodKernels(t *testing.T, lab *gridtest.Lab, m grid.Report, out string
 				continue
 			}
 			path := filepath.Join(out, filepath.FromSlash(b.Key))
-			checkArtifact(t, path, b, k.UnameR)
+			checkArtifact(t, path, b, k.UnameR, config.AMD64)
 		}
 	}
 	dirs, _ := filepath.Glob(filepath.Join(out, filepath.FromSlash(config.PrefixKey("*", config.AMD64.Machine()))))
@@ -94,14 +94,14 @@ func checkGoodKernels(t *testing.T, lab *gridtest.Lab, m grid.Report, out string
 
 // checkArtifact checks what an artifact says about itself (its ELF file)
 // and what the manifest says of it against the kernel it was built for.
-func checkArtifact(t *testing.T, path string, b grid.BuildResult, unameR string) {
+func checkArtifact(t *testing.T, path string, b grid.BuildResult, unameR string, arch config.Arch) {
 	t.Helper()
 	d, err := grid.Describe(path, b.Kind)
 	if err != nil {
 		t.Errorf("%s: %v", path, err)
 		return
 	}
-	want := elf.EM_X86_64
+	want := arch.ELFMachine()
 	if b.Kind == config.Probe {
 		want = elf.EM_BPF
 	}
@@ -164,7 +164,7 @@ func TestEndToEndBuildErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", lab.Kernels[0].Release, "--out", out,
+	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", lab.KernelsOf(config.AMD64)[0].Release, "--out", out,
 		"--cache-dir", t.TempDir(), "--builder-image", image, "--timeout", "5m")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)

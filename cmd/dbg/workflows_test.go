@@ -643,7 +643,7 @@ func TestWorkflowShardMatrixRefuses(t *testing.T) {
 // plan step's own jq program.
 func TestWorkflowShardMatrixFromPlan(t *testing.T) {
 	if _, err := exec.LookPath("jq"); err != nil {
-		t.Skip("no jq (the workflows' runners have it)")
+		t.Fatal("no jq (the workflows' runners have it; make tools installs it)")
 	}
 	data, err := os.ReadFile(filepath.Join(workflowsDir, "publish-shards.yml"))
 	if err != nil {
@@ -831,7 +831,7 @@ func TestWorkflowKernelConfigs(t *testing.T) {
 // skipped entries per reason, from the report's real JSON.
 func TestWorkflowConfigsPRBody(t *testing.T) {
 	if _, err := exec.LookPath("jq"); err != nil {
-		t.Skip("no jq (the workflows' runners have it)")
+		t.Fatal("no jq (the workflows' runners have it; make tools installs it)")
 	}
 	dir := t.TempDir()
 	reports := map[string]generateReport{
