@@ -1,33 +1,13 @@
 package config
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/falcosecurity/dbg/config/configtest"
 )
-
-func gitIn(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 const dvTwo = "versions:\n  - {version: 2.0.0+driver, kinds: [module]}\n  - {version: 1.0.0+driver, kinds: [module, probe]}\n"
 
@@ -35,20 +15,20 @@ func TestChangedSince(t *testing.T) {
 	repo := t.TempDir()
 	dir := filepath.Join(repo, "kernels")
 	x := filepath.Join(dir, "x86_64")
-	write(t, filepath.Join(dir, DriverVersionsFile), dvTwo)
+	configtest.WriteFile(t, filepath.Join(dir, DriverVersionsFile), dvTwo)
 	for _, n := range []string{"keep", "modify", "rename", "delete"} {
-		write(t, filepath.Join(x, n+".yaml"), "kernelrelease: "+n+"\n")
+		configtest.WriteFile(t, filepath.Join(x, n+".yaml"), "kernelrelease: "+n+"\n")
 	}
-	gitIn(t, repo, "init", "-q")
-	gitIn(t, repo, "add", ".")
-	gitIn(t, repo, "commit", "-qm", "base")
-	write(t, filepath.Join(x, "modify.yaml"), "kernelrelease: modified\n")
-	gitIn(t, repo, "mv", filepath.Join(x, "rename.yaml"), filepath.Join(x, "renamed.yaml"))
-	gitIn(t, repo, "rm", "-q", filepath.Join(x, "delete.yaml"))
-	write(t, filepath.Join(x, "added.yaml"), "kernelrelease: new\n")      // untracked
-	write(t, filepath.Join(x, "committed.yaml"), "kernelrelease: new2\n") // staged
-	gitIn(t, repo, "add", filepath.Join(x, "committed.yaml"))
-	write(t, filepath.Join(dir, DriverVersionsFile), "# a comment moves nothing\n"+dvTwo)
+	configtest.Git(t, repo, "init", "-q")
+	configtest.Git(t, repo, "add", ".")
+	configtest.Git(t, repo, "commit", "-qm", "base")
+	configtest.WriteFile(t, filepath.Join(x, "modify.yaml"), "kernelrelease: modified\n")
+	configtest.Git(t, repo, "mv", filepath.Join(x, "rename.yaml"), filepath.Join(x, "renamed.yaml"))
+	configtest.Git(t, repo, "rm", "-q", filepath.Join(x, "delete.yaml"))
+	configtest.WriteFile(t, filepath.Join(x, "added.yaml"), "kernelrelease: new\n")      // untracked
+	configtest.WriteFile(t, filepath.Join(x, "committed.yaml"), "kernelrelease: new2\n") // staged
+	configtest.Git(t, repo, "add", filepath.Join(x, "committed.yaml"))
+	configtest.WriteFile(t, filepath.Join(dir, DriverVersionsFile), "# a comment moves nothing\n"+dvTwo)
 
 	ch, err := ChangedSince(t.Context(), dir, "HEAD")
 	if err != nil {
@@ -76,7 +56,7 @@ func TestChangedSince(t *testing.T) {
 		}
 	}
 
-	write(t, filepath.Join(dir, DriverVersionsFile), dvTwo+"  - {version: 3.0.0+driver, kinds: [module]}\n")
+	configtest.WriteFile(t, filepath.Join(dir, DriverVersionsFile), dvTwo+"  - {version: 3.0.0+driver, kinds: [module]}\n")
 	if ch, err = ChangedSince(t.Context(), dir, "HEAD"); err != nil || !ch.WindowMoved {
 		t.Errorf("a new driver version moves the window: %v %+v", err, ch)
 	}
@@ -97,11 +77,11 @@ func TestChangedSinceDriverVersionSource(t *testing.T) {
 		"  - {version: 1.0.0+driver, kinds: [module, probe]}\n"
 	repo := t.TempDir()
 	dir := filepath.Join(repo, "kernels")
-	write(t, filepath.Join(dir, DriverVersionsFile), base)
-	write(t, filepath.Join(dir, "x86_64", "k.yaml"), "kernelrelease: k\n")
-	gitIn(t, repo, "init", "-q")
-	gitIn(t, repo, "add", ".")
-	gitIn(t, repo, "commit", "-qm", "base")
+	configtest.WriteFile(t, filepath.Join(dir, DriverVersionsFile), base)
+	configtest.WriteFile(t, filepath.Join(dir, "x86_64", "k.yaml"), "kernelrelease: k\n")
+	configtest.Git(t, repo, "init", "-q")
+	configtest.Git(t, repo, "add", ".")
+	configtest.Git(t, repo, "commit", "-qm", "base")
 
 	tests := []struct {
 		name, content string
@@ -123,7 +103,7 @@ func TestChangedSinceDriverVersionSource(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			write(t, filepath.Join(dir, DriverVersionsFile), tc.content)
+			configtest.WriteFile(t, filepath.Join(dir, DriverVersionsFile), tc.content)
 			ch, err := ChangedSince(t.Context(), dir, "HEAD")
 			if err != nil {
 				t.Fatal(err)

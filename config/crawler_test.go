@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/falcosecurity/dbg/config/configtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -129,7 +131,7 @@ func TestPruneRemovesOnlyKernelsOfCoveredTargets(t *testing.T) {
 func BenchmarkGenerate(b *testing.B) {
 	data := crawlerFile(b)
 	dir := b.TempDir()
-	resetPeakRSS()
+	configtest.ResetPeakRSS()
 	for b.Loop() {
 		c, err := FromCrawler(bytes.NewReader(data), ARM64, nil)
 		if err != nil {
@@ -142,5 +144,5 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Fatal(err, probs)
 		}
 	}
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(configtest.PeakRSSMB(), "peak-RSS-MB")
 }

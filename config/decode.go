@@ -35,9 +35,6 @@ var derivedKeys = map[string]string{
 // when the file cannot be read as a mapping) and every structural problem:
 // syntax, unknown, derived, duplicate and missing keys, wrong value types.
 func Decode(path string, data []byte) (*Kernel, Problems) {
-	if p := checkBytes(path, data); p != nil {
-		return nil, Problems{*p}
-	}
 	root, p := parseMapping(path, data)
 	if p != nil {
 		return nil, Problems{*p}
@@ -67,8 +64,12 @@ func checkBytes(path string, data []byte) *Problem {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// parseMapping parses exactly one YAML document whose top level is a mapping.
+// parseMapping checks the bytes of a config file (size, text) and parses
+// them as exactly one YAML document whose top level is a mapping.
 func parseMapping(path string, data []byte) (*yaml.Node, *Problem) {
+	if p := checkBytes(path, data); p != nil {
+		return nil, p
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

@@ -97,9 +97,6 @@ func ReadDriverVersions(path string) (*DriverVersions, Problems) {
 
 // DecodeDriverVersions parses a driverversions.yaml strictly and validates it.
 func DecodeDriverVersions(path string, data []byte) (*DriverVersions, Problems) {
-	if p := checkBytes(path, data); p != nil {
-		return nil, Problems{*p}
-	}
 	root, p := parseMapping(path, data)
 	if p != nil {
 		return nil, Problems{*p}

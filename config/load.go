@@ -54,55 +54,70 @@ func Load(ctx context.Context, dir string) ([]*Kernel, Problems, error) {
 
 // listConfigs finds dir/<arch>/*.yaml and reports misplaced files.
 func listConfigs(dir string) ([]string, Problems, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read config dir: %w", err)
+	var l configListing
+	if err := l.list(dir, l.topEntry); err != nil {
+		return nil, nil, err
 	}
-	var paths []string
-	var probs Problems
-	for _, e := range entries {
-		full := filepath.Join(dir, e.Name())
-		if !e.IsDir() {
-			if isYAML(e.Name()) && e.Name() != DriverVersionsFile {
-				probs = append(probs, Problem{Path: full, Msg: "kernel configs belong in an architecture folder (x86_64/ or aarch64/)"})
-			}
-			continue
-		}
-		if _, err := ArchFromMachine(e.Name()); err != nil {
-			probs = append(probs, Problem{Path: full, Msg: err.Error()})
-			continue
-		}
-		found, more, err := listArchDir(full)
-		if err != nil {
-			return nil, nil, err
-		}
-		paths = append(paths, found...)
-		probs = append(probs, more...)
-	}
-	return paths, probs, nil
+	return l.paths, l.probs, nil
 }
 
-func listArchDir(dir string) ([]string, Problems, error) {
+// configListing is what listing the config dir finds: the paths of the
+// kernel configs and the problems of the files that are misplaced.
+type configListing struct {
+	paths []string
+	probs Problems
+}
+
+// list calls entry with every entry of the folder dir and its path.
+func (l *configListing) list(dir string, entry func(path string, e fs.DirEntry) error) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read config dir: %w", err)
+		return fmt.Errorf("read config dir: %w", err)
 	}
-	var paths []string
-	var probs Problems
 	for _, e := range entries {
-		full := filepath.Join(dir, e.Name())
-		switch {
-		case e.Type()&fs.ModeSymlink != 0:
-			probs = append(probs, Problem{Path: full, Msg: "symbolic links are not allowed in the config dir"})
-		case e.IsDir():
-			probs = append(probs, Problem{Path: full, Msg: "unexpected folder: configs live directly in the architecture folder"})
-		case strings.HasSuffix(e.Name(), ".yaml"):
-			paths = append(paths, full)
-		case isYAML(e.Name()):
-			probs = append(probs, Problem{Path: full, Msg: "kernel config files end in .yaml"})
+		if err := entry(filepath.Join(dir, e.Name()), e); err != nil {
+			return err
 		}
 	}
-	return paths, probs, nil
+	return nil
+}
+
+// misplaced reports the file at path.
+func (l *configListing) misplaced(path, msg string) {
+	l.probs = append(l.probs, Problem{Path: path, Msg: msg})
+}
+
+// topEntry takes an entry of the config dir: an architecture folder is
+// listed; another folder, or a YAML file other than driverversions.yaml, is
+// misplaced.
+func (l *configListing) topEntry(path string, e fs.DirEntry) error {
+	if !e.IsDir() {
+		if isYAML(e.Name()) && e.Name() != DriverVersionsFile {
+			l.misplaced(path, "kernel configs belong in an architecture folder (x86_64/ or aarch64/)")
+		}
+		return nil
+	}
+	if _, err := ArchFromMachine(e.Name()); err != nil {
+		l.misplaced(path, err.Error())
+		return nil
+	}
+	return l.list(path, l.archEntry)
+}
+
+// archEntry takes a .yaml file of an architecture folder as a kernel
+// config; links, folders and .yml files are misplaced there.
+func (l *configListing) archEntry(path string, e fs.DirEntry) error {
+	switch {
+	case e.Type()&fs.ModeSymlink != 0:
+		l.misplaced(path, "symbolic links are not allowed in the config dir")
+	case e.IsDir():
+		l.misplaced(path, "unexpected folder: configs live directly in the architecture folder")
+	case strings.HasSuffix(e.Name(), ".yaml"):
+		l.paths = append(l.paths, path)
+	case isYAML(e.Name()):
+		l.misplaced(path, "kernel config files end in .yaml")
+	}
+	return nil
 }
 
 func isYAML(name string) bool {

@@ -5,10 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/config/configtest"
 )
 
 // writeConfigs writes n valid configs spread over both arches and targets.
@@ -48,7 +48,7 @@ func BenchmarkLoadPlan20k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	resetPeakRSS()
+	configtest.ResetPeakRSS()
 	b.ResetTimer()
 	for b.Loop() {
 		kernels, probs, err := config.Load(b.Context(), dir)
@@ -60,24 +60,7 @@ func BenchmarkLoadPlan20k(b *testing.B) {
 			b.Fatalf("plan: %d entries, %v", len(plan), err)
 		}
 	}
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
-}
-
-// resetPeakRSS resets VmHWM (Linux: writing 5 to clear_refs).
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-func peakRSSMB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	b.ReportMetric(configtest.PeakRSSMB(), "peak-RSS-MB")
 }
 
 func TestGeneratedConfigsAreValid(t *testing.T) {

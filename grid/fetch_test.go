@@ -42,6 +42,14 @@ func newTestServer(t *testing.T, answer reply) *testServer {
 
 func (s *testServer) count() int { return int(s.requests.Load()) }
 
+// checkRequests fails t unless the server got exactly want requests.
+func (s *testServer) checkRequests(t *testing.T, want int) {
+	t.Helper()
+	if n := s.count(); n != want {
+		t.Errorf("server got %d requests, want %d", n, want)
+	}
+}
+
 func serveBody(body []byte) reply {
 	return func(_ int, w http.ResponseWriter, _ *http.Request) { w.Write(body) }
 }
@@ -88,6 +96,17 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// fetchOK fetches url with f and stops t if that fails.
+func fetchOK(t *testing.T, f *Fetcher, url string) Blob {
+	t.Helper()
+	b, err := f.Fetch(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkBlob fails t unless b is content, by its digest, size and file.
 func checkBlob(t *testing.T, b Blob, content []byte) {
 	t.Helper()
 	if b.SHA256 != sha256Hex(content) || b.Size != int64(len(content)) {
@@ -122,10 +141,7 @@ func TestFetchDownloadThenHit(t *testing.T) {
 	url := srv.URL + "/pool/linux-headers_6.1.0_amd64.deb"
 
 	f := newTestFetcher(t, dir, FetchOptions{})
-	first, err := f.Fetch(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := fetchOK(t, f, url)
 	checkBlob(t, first, content)
 	if want := filepath.Join(dir, "blobs", "sha256", sha256Hex(content)); first.Path != want {
 		t.Errorf("path %s, want %s", first.Path, want)
@@ -141,9 +157,7 @@ func TestFetchDownloadThenHit(t *testing.T) {
 		t.Errorf("later run: %+v, %v; want %+v", later, err, first)
 	}
 
-	if n := srv.count(); n != 1 {
-		t.Errorf("server got %d requests, want 1", n)
-	}
+	srv.checkRequests(t, 1)
 	if got, want := f.Stats(), (FetchStats{Downloads: 1, BytesDownloaded: int64(len(content)), Hits: 1}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
@@ -158,21 +172,13 @@ func TestFetchRedownloadsDamagedBlob(t *testing.T) {
 	dir := t.TempDir()
 	url := srv.URL + "/driver.tar.gz"
 
-	b, err := newTestFetcher(t, dir, FetchOptions{}).Fetch(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := fetchOK(t, newTestFetcher(t, dir, FetchOptions{}), url)
 	if err := os.WriteFile(b.Path, content[:3], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err = newTestFetcher(t, dir, FetchOptions{}).Fetch(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b = fetchOK(t, newTestFetcher(t, dir, FetchOptions{}), url)
 	checkBlob(t, b, content)
-	if n := srv.count(); n != 2 {
-		t.Errorf("server got %d requests, want 2", n)
-	}
+	srv.checkRequests(t, 2)
 }
 
 func TestFetchConcurrentCallsShareOneDownload(t *testing.T) {
@@ -198,9 +204,7 @@ func TestFetchConcurrentCallsShareOneDownload(t *testing.T) {
 		}
 	}
 	checkBlob(t, blobs[0], content)
-	if n := srv.count(); n != 1 {
-		t.Errorf("server got %d requests, want 1", n)
-	}
+	srv.checkRequests(t, 1)
 	if got, want := f.Stats(), (FetchStats{Downloads: 1, BytesDownloaded: int64(len(content)), Hits: callers - 1}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
@@ -238,9 +242,7 @@ func TestFetchRetries(t *testing.T) {
 			url := srv.URL + "/x.deb"
 
 			b, err := f.Fetch(ctx, url)
-			if n := srv.count(); n != tt.wantRequests {
-				t.Errorf("server got %d requests, want %d", n, tt.wantRequests)
-			}
+			srv.checkRequests(t, tt.wantRequests)
 			if tt.wantStatus == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -284,14 +286,9 @@ func TestFetchRetriesTruncatedBody(t *testing.T) {
 	})
 	f := newTestFetcher(t, t.TempDir(), FetchOptions{})
 
-	b, err := f.Fetch(t.Context(), srv.URL+"/x.deb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := fetchOK(t, f, srv.URL+"/x.deb")
 	checkBlob(t, b, content)
-	if n := srv.count(); n != 2 {
-		t.Errorf("server got %d requests, want 2", n)
-	}
+	srv.checkRequests(t, 2)
 }
 
 func TestFetchSizeCap(t *testing.T) {
@@ -322,9 +319,7 @@ func TestFetchSizeCap(t *testing.T) {
 			if !errors.As(err, &fe) || !fe.Permanent() || !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error %v, want a permanent *FetchError wrapping ErrTooLarge", err)
 			}
-			if n := srv.count(); n != 1 {
-				t.Errorf("server got %d requests, want 1", n)
-			}
+			srv.checkRequests(t, 1)
 			for _, sub := range []string{"blobs/sha256", "urls", "tmp"} {
 				if left := dirEntries(t, filepath.Join(dir, sub)); len(left) > 0 {
 					t.Errorf("%s holds %v, want nothing", sub, left)
@@ -352,9 +347,7 @@ func TestFetchCancelDuringBackoff(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !errors.As(err, &fe) || fe.Permanent() {
 		t.Errorf("error %v, want a transient *FetchError wrapping context.Canceled", err)
 	}
-	if n := srv.count(); n != 1 {
-		t.Errorf("server got %d requests, want 1", n)
-	}
+	srv.checkRequests(t, 1)
 }
 
 func TestFetchWaiterOutlivesCancelledStarter(t *testing.T) {
@@ -403,14 +396,8 @@ func TestFetchSameContentSharesBlob(t *testing.T) {
 	dir := t.TempDir()
 	f := newTestFetcher(t, dir, FetchOptions{})
 
-	a, err := f.Fetch(t.Context(), srv.URL+"/mirror-a/x.deb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := f.Fetch(t.Context(), srv.URL+"/mirror-b/x.deb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := fetchOK(t, f, srv.URL+"/mirror-a/x.deb")
+	b := fetchOK(t, f, srv.URL+"/mirror-b/x.deb")
 	if a.Path != b.Path || a.SHA256 != b.SHA256 {
 		t.Errorf("blobs %+v and %+v, want the same file", a, b)
 	}

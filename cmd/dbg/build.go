@@ -32,7 +32,7 @@ func (f *buildFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "out", "output folder, laid out like the bucket: <out>/driver/<driver version>/<arch>/<file>")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "download cache shared by runs (header packages, driver sources)")
-	fl.StringVar(&f.image, "builder-image", grid.DefaultBuilderImage, "builder image when a config names none; {target} and {gcc} are replaced")
+	fl.StringVar(&f.image, "builder-image", grid.DefaultBuilderImage, "builder image when a config names none; {arch} (amd64, arm64), {target} and {gcc} are replaced")
 	fl.StringVar(&f.gcc, "gcc-version", grid.DefaultGCC, "gcc version when a config names none (the builder image must have /usr/bin/gcc-<version>)")
 	fl.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "kernels built at once")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop starting builds after the first failure")
@@ -58,34 +58,59 @@ func (f *buildFlags) options(progress io.Writer) grid.BuildOptions {
 	}
 }
 
+// pipelineFlags are the flags of the commands that run the pipeline
+// (publisher.Run): dbg run, and dbg build, which is dbg run without targets.
+type pipelineFlags struct {
+	plan  planFlags
+	build buildFlags
+}
+
+// bind adds the selection flags and the build flags to cmd.
+func (f *pipelineFlags) bind(cmd *cobra.Command) {
+	f.plan.bind(cmd)
+	f.build.bind(cmd)
+}
+
+// run plans, opens the --to targets of to (none when to is nil) and runs the
+// pipeline with opts. It returns the run's report (nil when planning or
+// opening a target failed) and the number of planned builds.
+func (f *pipelineFlags) run(cmd *cobra.Command, to *targetFlags, opts publisher.RunOptions) (*publisher.RunReport, int, error) {
+	ctx := cmd.Context()
+	plan, dv, err := f.plan.plan(ctx, cmd.ErrOrStderr())
+	if err != nil {
+		return nil, 0, err
+	}
+	var targets []publisher.Target
+	if to != nil {
+		if targets, err = to.open(ctx); err != nil {
+			return nil, 0, err
+		}
+	}
+	rep, err := publisher.Run(ctx, plan, f.build.builder(dv, cmd.ErrOrStderr()), targets, opts)
+	return rep, len(plan), err
+}
+
 func newBuildCmd(configDir *string) *cobra.Command {
-	pf := planFlags{configDir: configDir}
-	var bf buildFlags
+	f := pipelineFlags{plan: planFlags{configDir: configDir}}
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Build every planned driver in containers into --out, with SHA256SUMS and manifest.json",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			plan, dv, err := pf.plan(ctx, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			rep, err := publisher.Run(ctx, plan, bf.builder(dv, cmd.ErrOrStderr()), nil, publisher.RunOptions{Out: bf.out})
+			rep, _, err := f.run(cmd, nil, publisher.RunOptions{Out: f.build.out})
 			if rep == nil || rep.Build == nil {
 				return err
 			}
-			printSummary(cmd.OutOrStdout(), cmd.ErrOrStderr(), rep.Build, bf.out)
+			printSummary(cmd.OutOrStdout(), cmd.ErrOrStderr(), rep.Build, f.build.out)
 			gha := actionsFromEnv()
 			gha.builds(cmd.ErrOrStderr(), rep.Build)
 			if err := gha.writeSummary(rep.Build, nil); err != nil {
 				slog.Warn("job summary", "err", err)
 			}
-			return buildOutcome(ctx, rep.Build, err)
+			return buildOutcome(cmd.Context(), rep.Build, err)
 		},
 	}
-	pf.bind(cmd)
-	bf.bind(cmd)
+	f.bind(cmd)
 	return cmd
 }
 

@@ -3,41 +3,26 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func gitCmd(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-}
+	"github.com/falcosecurity/dbg/config/configtest"
+)
 
 // --changed-since: a modified config gets every window version; a version
 // whose sha256 changed is planned for every kernel.
 func TestPlanChangedSinceSHA256(t *testing.T) {
 	repo := t.TempDir()
 	dir := filepath.Join(repo, "kernels")
-	if err := os.CopyFS(dir, os.DirFS(testKernels)); err != nil {
-		t.Fatal(err)
-	}
-	gitCmd(t, repo, "init", "-q")
-	gitCmd(t, repo, "add", ".")
-	gitCmd(t, repo, "commit", "-qm", "base")
+	copyTestKernels(t, dir)
+	configtest.Git(t, repo, "init", "-q")
+	configtest.Git(t, repo, "add", ".")
+	configtest.Git(t, repo, "commit", "-qm", "base")
 
-	debian := filepath.Join(dir, "x86_64", "debian_6.1.170-3-cloud-amd64_1.yaml")
-	data, _ := os.ReadFile(debian)
-	if err := os.WriteFile(debian, append(data, "# touched\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	appendToFile(t, filepath.Join(dir, "x86_64", "debian_6.1.170-3-cloud-amd64_1.yaml"), "# touched\n")
 	dvPath := filepath.Join(dir, "driverversions.yaml")
-	data, _ = os.ReadFile(dvPath)
+	data, _ := os.ReadFile(dvPath)
 	data = []byte(strings.Replace(string(data), `"9.1.0+driver"`+"\n", `"9.1.0+driver"`+"\n    sha256: "+strings.Repeat("a", 64)+"\n", 1))
 	if err := os.WriteFile(dvPath, data, 0o644); err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func newCleanupCmd(configDir *string) *cobra.Command {
 	var tf targetFlags
 	var keep int
 	var dryRun bool
-	output := outputFormat("table")
+	var output outputFormat
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Delete from each --to target the driver versions outside the retention",
@@ -58,9 +58,9 @@ func newCleanupCmd(configDir *string) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--retention: %w", err)
 			}
-			targets, err := publisher.OpenAll(cmd.Context(), tf.to, tf.opts)
+			targets, err := tf.open(cmd.Context())
 			if err != nil {
-				return fmt.Errorf("%w: %w", config.ErrInfra, err)
+				return err
 			}
 			var reps []*publisher.CleanupReport
 			for _, t := range targets {
@@ -79,7 +79,7 @@ func newCleanupCmd(configDir *string) *cobra.Command {
 	tf.bind(cmd)
 	cmd.Flags().IntVar(&keep, "retention", 0, "how many of the newest driver versions to keep, at least the window's size (default: the window's size + 1)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be deleted, delete nothing")
-	cmd.Flags().VarP(&output, "output", "o", "output format: table or json")
+	output.bind(cmd)
 	return cmd
 }
 

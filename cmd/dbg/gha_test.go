@@ -12,14 +12,8 @@ import (
 
 func TestActionsAnnotationsGolden(t *testing.T) {
 	bad := t.TempDir()
-	if err := os.CopyFS(bad, os.DirFS(testKernels)); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(bad, "x86_64", "ubuntu-generic_5.15.0-91-generic_101.yaml")
-	data, _ := os.ReadFile(path)
-	if err := os.WriteFile(path, append(data, "colour: blue, red\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	copyTestKernels(t, bad)
+	appendToFile(t, filepath.Join(bad, "x86_64", "ubuntu-generic_5.15.0-91-generic_101.yaml"), "colour: blue, red\n")
 	t.Setenv("GITHUB_ACTIONS", "true")
 	_, stderr, code := dbg(t, "--config-dir", bad, "validate")
 	if code != 1 {

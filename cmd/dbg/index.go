@@ -16,9 +16,9 @@ func newIndexCmd() *cobra.Command {
 		Short: "Rewrite each target's SHA256SUMS, index.json and index.html from what it actually holds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			targets, err := publisher.OpenAll(cmd.Context(), tf.to, tf.opts)
+			targets, err := tf.open(cmd.Context())
 			if err != nil {
-				return fmt.Errorf("%w: %w", config.ErrInfra, err)
+				return err
 			}
 			for _, t := range targets {
 				site, err := publisher.Index(cmd.Context(), t)

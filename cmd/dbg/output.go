@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 )
 
 // outputFormat is the --output flag: "table" for people, "json" for machines.
@@ -18,6 +20,12 @@ func (o *outputFormat) Set(s string) error {
 	}
 	*o = outputFormat(s)
 	return nil
+}
+
+// bind adds --output (-o) to cmd, table by default.
+func (o *outputFormat) bind(cmd *cobra.Command) {
+	*o = "table"
+	cmd.Flags().VarP(o, "output", "o", "output format: table or json")
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -8,7 +8,7 @@ import (
 
 func newPlanCmd(configDir *string) *cobra.Command {
 	pf := planFlags{configDir: configDir}
-	output := outputFormat("table")
+	var output outputFormat
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "List the builds: kernels × driver versions × kinds",
@@ -32,6 +32,6 @@ func newPlanCmd(configDir *string) *cobra.Command {
 		},
 	}
 	pf.bind(cmd)
-	cmd.Flags().VarP(&output, "output", "o", "output format: table or json")
+	output.bind(cmd)
 	return cmd
 }

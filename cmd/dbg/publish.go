@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -37,6 +38,16 @@ func (f *targetFlags) bindOptions(cmd *cobra.Command, write bool) {
 	fl.StringVar(&f.opts.GitHub.UploadURL, "github-upload-url", "", "GitHub upload URL (GitHub Enterprise, tests)")
 }
 
+// open opens every --to target and runs its preflight; a target that
+// cannot be opened is an infrastructure error.
+func (f *targetFlags) open(ctx context.Context) ([]publisher.Target, error) {
+	targets, err := publisher.OpenAll(ctx, f.to, f.opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", config.ErrInfra, err)
+	}
+	return targets, nil
+}
+
 func newPublishCmd() *cobra.Command {
 	var tf targetFlags
 	var from string
@@ -50,9 +61,9 @@ func newPublishCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			targets, err := publisher.OpenAll(cmd.Context(), tf.to, tf.opts)
+			targets, err := tf.open(cmd.Context())
 			if err != nil {
-				return fmt.Errorf("%w: %w", config.ErrInfra, err)
+				return err
 			}
 			outs, err := publisher.Publish(cmd.Context(), targets, arts, opts)
 			printOutcomes(cmd.OutOrStdout(), outs, opts.DryRun)

@@ -14,8 +14,7 @@ import (
 )
 
 func newRunCmd(configDir *string) *cobra.Command {
-	pf := planFlags{configDir: configDir}
-	var bf buildFlags
+	f := pipelineFlags{plan: planFlags{configDir: configDir}}
 	var tf targetFlags
 	var opts publisher.RunOptions
 	cmd := &cobra.Command{
@@ -23,22 +22,12 @@ func newRunCmd(configDir *string) *cobra.Command {
 		Short: "Plan, ask each target what it holds, build only what is missing, publish, write the manifest",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			plan, dv, err := pf.plan(ctx, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			targets, err := publisher.OpenAll(ctx, tf.to, tf.opts)
-			if err != nil {
-				return fmt.Errorf("%w: %w", config.ErrInfra, err)
-			}
-			opts.Out = bf.out
-			rep, err := publisher.Run(ctx, plan, bf.builder(dv, cmd.ErrOrStderr()), targets, opts)
-			return runOutcome(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), rep, len(plan), opts, err)
+			opts.Out = f.build.out
+			rep, planned, err := f.run(cmd, &tf, opts)
+			return runOutcome(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), rep, planned, opts, err)
 		},
 	}
-	pf.bind(cmd)
-	bf.bind(cmd)
+	f.bind(cmd)
 	tf.bind(cmd)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "rebuild everything and replace what is published with other bytes")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be built and published; build, upload and write nothing")

@@ -37,7 +37,7 @@ type statsReport struct {
 func newStatsCmd(configDir *string) *cobra.Command {
 	pf := planFlags{configDir: configDir}
 	var from targetFlags
-	output := outputFormat("table")
+	var output outputFormat
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Count the planned builds by driver version, arch, target and kind; with --from, what each target holds, misses and has in extra",
@@ -65,7 +65,7 @@ func newStatsCmd(configDir *string) *cobra.Command {
 	}
 	pf.bind(cmd)
 	bindFrom(cmd, &from)
-	cmd.Flags().VarP(&output, "output", "o", "output format: table or json")
+	output.bind(cmd)
 	return cmd
 }
 

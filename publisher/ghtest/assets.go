@@ -12,9 +12,8 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, id int64) {
 	s.count("GET assets")
 	s.lock()
 	defer s.mu.Unlock()
-	rel := s.byID(id)
+	rel := s.releaseOr404(w, id)
 	if rel == nil {
-		apiError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	page := paginate(w, r, rel.assets)
@@ -37,12 +36,11 @@ func (s *Server) asset(w http.ResponseWriter, r *http.Request, id int64) {
 	case http.MethodDelete:
 		s.requests["DELETE asset"]++
 	default:
-		s.t.Errorf("ghtest: unexpected request %s %s", r.Method, r.URL)
-		apiError(w, http.StatusNotFound, "Not Found")
+		s.unexpected(w, r)
 		return
 	}
 	if rel == nil {
-		apiError(w, http.StatusNotFound, "Not Found")
+		notFound(w)
 		return
 	}
 	switch {
@@ -76,8 +74,7 @@ func (s *Server) serveUploads(w http.ResponseWriter, r *http.Request) {
 		return // the client went away
 	case name == "":
 		s.t.Errorf("ghtest: upload without a name: %s", r.URL)
-		apiError(w, http.StatusUnprocessableEntity, "Validation Failed",
-			map[string]string{"resource": "ReleaseAsset", "code": "missing_field", "field": "name"})
+		validationFailed(w, "ReleaseAsset", "missing_field", "name")
 		return
 	case contentType == "":
 		s.t.Errorf("ghtest: upload of %s without Content-Type", name)
@@ -92,22 +89,19 @@ func (s *Server) serveUploads(w http.ResponseWriter, r *http.Request) {
 func (s *Server) upload(w http.ResponseWriter, id int64, name, label, contentType string, data []byte) {
 	s.lock()
 	defer s.mu.Unlock()
-	rel := s.byID(id)
+	rel := s.releaseOr404(w, id)
 	if rel == nil {
-		apiError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	renamed := s.rename(name)
 	for _, a := range rel.assets {
 		if a.Name == renamed {
-			apiError(w, http.StatusUnprocessableEntity, "Validation Failed",
-				map[string]string{"resource": "ReleaseAsset", "code": "already_exists", "field": "name"})
+			validationFailed(w, "ReleaseAsset", "already_exists", "name")
 			return
 		}
 	}
 	if len(rel.assets) >= s.assetLimit {
-		apiError(w, http.StatusUnprocessableEntity, "Validation Failed",
-			map[string]string{"resource": "ReleaseAsset", "code": "file_count", "field": "assets"})
+		validationFailed(w, "ReleaseAsset", "file_count", "assets")
 		return
 	}
 	if s.starters[name] || s.starters[renamed] {

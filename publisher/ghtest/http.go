@@ -26,7 +26,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if seg[0] != s.Owner || seg[1] != s.Repo {
 		if len(seg) == 2 && r.Method == http.MethodGet {
 			s.count("GET repo")
-			apiError(w, http.StatusNotFound, "Not Found")
+			notFound(w)
 			return
 		}
 		s.unexpected(w, r)
@@ -109,7 +109,7 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
 
 func (s *Server) unexpected(w http.ResponseWriter, r *http.Request) {
 	s.t.Errorf("ghtest: unexpected request %s %s", r.Method, r.URL)
-	apiError(w, http.StatusNotFound, "Not Found")
+	notFound(w)
 }
 
 func (s *Server) count(route string) { s.lock(); s.requests[route]++; s.mu.Unlock() }
@@ -169,6 +169,16 @@ func apiError(w http.ResponseWriter, status int, message string, errs ...map[str
 		body["errors"] = errs
 	}
 	writeJSON(w, status, body)
+}
+
+// notFound answers 404 Not Found, as GitHub does for what does not exist.
+func notFound(w http.ResponseWriter) { apiError(w, http.StatusNotFound, "Not Found") }
+
+// validationFailed answers 422 Validation Failed about one field of a
+// resource; code says what is wrong (missing_field, already_exists, ...).
+func validationFailed(w http.ResponseWriter, resource, code, field string) {
+	apiError(w, http.StatusUnprocessableEntity, "Validation Failed",
+		map[string]string{"resource": resource, "code": code, "field": field})
 }
 
 func isID(s string) bool { _, err := strconv.ParseInt(s, 10, 64); return err == nil }

@@ -44,15 +44,13 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.TagName == nil || *b.TagName == "" {
-		apiError(w, http.StatusUnprocessableEntity, "Validation Failed",
-			map[string]string{"resource": "Release", "code": "missing_field", "field": "tag_name"})
+		validationFailed(w, "Release", "missing_field", "tag_name")
 		return
 	}
 	s.lock()
 	defer s.mu.Unlock()
 	if s.byTag(*b.TagName, true) != nil {
-		apiError(w, http.StatusUnprocessableEntity, "Validation Failed",
-			map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"})
+		validationFailed(w, "Release", "already_exists", "tag_name")
 		return
 	}
 	rel := &release{Release: Release{ID: s.id(), Tag: *b.TagName}, created: time.Now()}
@@ -69,7 +67,7 @@ func (s *Server) getReleaseByTag(w http.ResponseWriter, tag string) {
 		writeJSON(w, http.StatusOK, s.releaseJSON(rel))
 		return
 	}
-	apiError(w, http.StatusNotFound, "Not Found")
+	notFound(w)
 }
 
 // release serves GET and PATCH /releases/{id}.
@@ -89,14 +87,12 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request, id int64) {
 	}
 	s.lock()
 	defer s.mu.Unlock()
-	rel := s.byID(id)
+	rel := s.releaseOr404(w, id)
 	if rel == nil {
-		apiError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	if b.TagName != nil && *b.TagName != rel.Tag && s.byTag(*b.TagName, true) != nil {
-		apiError(w, http.StatusUnprocessableEntity, "Validation Failed",
-			map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"})
+		validationFailed(w, "Release", "already_exists", "tag_name")
 		return
 	}
 	apply(rel, b)

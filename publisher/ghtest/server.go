@@ -222,6 +222,16 @@ func (s *Server) byTag(tag string, withDrafts bool) *release {
 	return nil
 }
 
+// releaseOr404 returns the release id, or answers 404 and returns nil; the
+// caller holds s.mu.
+func (s *Server) releaseOr404(w http.ResponseWriter, id int64) *release {
+	rel := s.byID(id)
+	if rel == nil {
+		notFound(w)
+	}
+	return rel
+}
+
 func (s *Server) byID(id int64) *release {
 	for _, r := range s.releases {
 		if r.ID == id {
