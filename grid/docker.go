@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -114,7 +114,7 @@ func NewDocker(ctx context.Context) (*Docker, error) {
 		api:     api,
 		init:    info.InitBinary != "",
 		machine: info.Architecture,
-		labels:  map[string]string{LabelKey: LabelValue},
+		labels:  ownerLabels(),
 		maxLog:  maxLogBytes,
 		maxOut:  maxOutBytes,
 	}, nil
@@ -169,27 +169,13 @@ func streamError(r io.Reader) error {
 	}
 }
 
-// RemoveLeftovers force-removes every container carrying dbg's label, as a
-// killed run leaves them. Call it only when no other dbg run shares the
-// daemon. It returns how many were removed.
-func (d *Docker) RemoveLeftovers(ctx context.Context) (int, error) {
-	list, err := d.api.ContainerList(ctx, container.ListOptions{All: true, Filters: d.labelFilter()})
-	if err != nil {
-		return 0, fmt.Errorf("list leftover containers: %w", err)
-	}
-	for i, c := range list {
-		err := d.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			return i, fmt.Errorf("remove leftover container %s: %w", c.ID, err)
-		}
-	}
-	return len(list), nil
-}
-
-func (d *Docker) labelFilter() filters.Args {
+// labelFilter selects containers by d's labels: all of them, or those of keys.
+func (d *Docker) labelFilter(keys ...string) filters.Args {
 	f := filters.NewArgs()
 	for k, v := range d.labels {
-		f.Add("label", k+"="+v)
+		if len(keys) == 0 || slices.Contains(keys, k) {
+			f.Add("label", k+"="+v)
+		}
 	}
 	return f
 }

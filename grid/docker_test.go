@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -55,7 +56,7 @@ func testDocker(t *testing.T) *Docker {
 	if err != nil {
 		t.Fatalf("these tests need a Docker daemon: %v", err)
 	}
-	d.labels = map[string]string{LabelKey: LabelValue, testLabelKey: fake.token + "." + t.Name()}
+	d.labels[testLabelKey] = fake.token + "." + t.Name()
 	fake.once.Do(func() { fake.err = importFakeBuilder(d) })
 	if fake.err != nil {
 		t.Fatalf("import test image: %v", fake.err)
@@ -338,19 +339,36 @@ func tarOf(t *testing.T, h tar.Header) *bytes.Buffer {
 	return &b
 }
 
+// Leftover cleanup removes the containers of runs that are gone, never
+// those of a live run sharing the daemon.
 func TestDockerRemoveLeftovers(t *testing.T) {
 	t.Parallel()
 	d := testDocker(t)
-	id, err := d.create(t.Context(), fakeJob(t, "sleep 60s"))
+	live, err := d.create(t.Context(), fakeJob(t, "sleep 60s"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.api.ContainerStart(t.Context(), id, container.StartOptions{}); err != nil {
+	defer d.remove(t.Context(), live)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
 		t.Fatal(err)
+	}
+	dead := &Docker{api: d.api, labels: maps.Clone(d.labels)}
+	dead.labels[LabelRun], dead.labels[LabelPID] = "ended", strconv.Itoa(gone.Process.Pid)
+	if _, err := dead.create(t.Context(), fakeJob(t, "sleep 60s")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{live} {
+		if err := d.api.ContainerStart(t.Context(), id, container.StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n, err := d.RemoveLeftovers(t.Context())
 	if n != 1 || err != nil {
-		t.Errorf("RemoveLeftovers = %d, %v; want 1, nil", n, err)
+		t.Errorf("RemoveLeftovers = %d, %v; want 1 (the ended run's), nil", n, err)
+	}
+	if _, err := d.api.ContainerInspect(t.Context(), live); err != nil {
+		t.Errorf("the live run's container was removed: %v", err)
 	}
 }
 

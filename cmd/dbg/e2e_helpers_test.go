@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -154,7 +155,8 @@ func realVersion(t *testing.T, version string) config.DriverVersion {
 	return v
 }
 
-// assertNoContainers fails when any container carries dbg's label.
+// assertNoContainers fails when any container of this process (dbg runs
+// in it) is left.
 func assertNoContainers(t *testing.T) {
 	t.Helper()
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
@@ -163,7 +165,8 @@ func assertNoContainers(t *testing.T) {
 	}
 	defer api.Close()
 	list, err := api.ContainerList(t.Context(), container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", grid.LabelKey+"="+grid.LabelValue))})
+		Filters: filters.NewArgs(filters.Arg("label", grid.LabelKey+"="+grid.LabelValue),
+			filters.Arg("label", grid.LabelPID+"="+strconv.Itoa(os.Getpid())))})
 	if err != nil {
 		t.Fatal(err)
 	}
