@@ -28,9 +28,12 @@ const (
 const (
 	defaultMemory = 4 << 30
 	defaultPIDs   = 4096
-	maxLogBytes   = 8 << 20
-	maxOutBytes   = 2 << 30
-	cleanupWait   = 30 * time.Second
+	// defaultNanoCPUs bounds a build container to 2 CPUs: a driver build is
+	// one make, mostly one compiler at a time.
+	defaultNanoCPUs = 2e9
+	maxLogBytes     = 8 << 20
+	maxOutBytes     = 2 << 30
+	cleanupWait     = 30 * time.Second
 )
 
 // Runner runs one build job in an isolated container.
@@ -65,7 +68,7 @@ type File struct {
 }
 
 // Limits bound a job's resources; zero picks a default (4 GiB memory and no
-// swap, 4096 pids, no CPU limit).
+// swap, 4096 pids, 2 CPUs).
 type Limits struct {
 	MemoryBytes int64
 	PIDs        int64

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,46 +25,101 @@ var ErrUnsafeOutput = errors.New("unsafe build output")
 
 const maxOutEntries = 10000
 
-// copyIn streams files into the container as one tar archive extracted at
-// "/"; missing parent folders are created by the daemon.
+// copyIn streams files into the container, one tar archive per top-level
+// folder (each a volume: the root filesystem is read-only); missing parent
+// folders are created by the daemon.
 func (d *Docker) copyIn(ctx context.Context, id string, files []File) error {
-	if len(files) == 0 {
-		return nil
+	for _, top := range topFolders(files) {
+		if top == "" {
+			return errors.New("copy files into container: every file must be in a folder below /")
+		}
+		if err := d.copyInto(ctx, id, top, filesUnder(files, top)); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// copyInto streams files, all under the folder top, into it.
+func (d *Docker) copyInto(ctx context.Context, id, top string, files []File) error {
 	pr, pw := io.Pipe()
 	tarErr := make(chan error, 1)
 	go func() {
-		err := writeTar(pw, files)
+		err := writeTar(pw, top, files)
 		pw.CloseWithError(err)
 		tarErr <- err
 	}()
-	err := d.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{})
+	err := d.api.CopyToContainer(ctx, id, top, pr, container.CopyToContainerOptions{})
 	stopped := errors.New("copy stopped")
 	pr.CloseWithError(stopped) // unblocks the writer if the daemon stopped reading
 	if terr := <-tarErr; terr != nil && !errors.Is(terr, stopped) {
 		return fmt.Errorf("copy files into container: %w", terr)
 	}
 	if err != nil {
-		return fmt.Errorf("copy files into container: %w", err)
+		return fmt.Errorf("copy files into container %s: %w", top, err)
 	}
 	return nil
 }
 
-func writeTar(w io.Writer, files []File) error {
+// topFolder is the top-level folder of a container path: /dbg of /dbg/x/y
+// ("" for a path that is not absolute and clean, or a file at the root).
+func topFolder(p string) string {
+	if !path.IsAbs(p) || path.Clean(p) != p {
+		return ""
+	}
+	first, rest, ok := strings.Cut(p[1:], "/")
+	if !ok || first == "" || rest == "" {
+		return ""
+	}
+	return "/" + first
+}
+
+// topFolders are the files' top-level folders, sorted; a file with none
+// is refused by writeTar.
+func topFolders(files []File) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range files {
+		if t := topFolder(f.Path); !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func filesUnder(files []File, top string) []File {
+	var out []File
+	for _, f := range files {
+		if topFolder(f.Path) == top {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func writeTar(w io.Writer, top string, files []File) error {
 	tw := tar.NewWriter(w)
 	for _, f := range files {
-		if err := addFile(tw, f); err != nil {
+		if err := addFile(tw, top, f); err != nil {
 			return fmt.Errorf("file %s: %w", f.Path, err)
 		}
 	}
 	return tw.Close()
 }
 
-func addFile(tw *tar.Writer, f File) error {
-	if !path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || f.Path == "/" {
+// addFile adds f to an archive extracted in the container folder top ("/"
+// for an image layer).
+func addFile(tw *tar.Writer, top string, f File) error {
+	switch {
+	case !path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || f.Path == "/":
 		return errors.New("container path must be absolute and clean")
+	case top != "/" && topFolder(f.Path) != top:
+		return fmt.Errorf("container path must be in %s", top)
 	}
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.Path[1:], Mode: cmp.Or(f.Mode, 0o644),
+	name := strings.TrimPrefix(f.Path, strings.TrimSuffix(top, "/")+"/")
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: cmp.Or(f.Mode, 0o644),
 		Size: int64(len(f.Data)), ModTime: time.Now()}
 	if f.HostPath == "" {
 		if err := tw.WriteHeader(hdr); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
@@ -76,7 +77,9 @@ func (d *Docker) create(ctx context.Context, job Job) (string, error) {
 		Labels:          d.labels,
 		NetworkDisabled: true,
 	}
-	resp, err := d.api.ContainerCreate(ctx, cfg, d.hostConfig(job.Limits, job.Scratch), nil, d.createPlatform(ctx, job), name)
+	hc := d.hostConfig(job.Limits, job.Scratch)
+	hc.ReadonlyRootfs, hc.Mounts = true, volumes(job)
+	resp, err := d.api.ContainerCreate(ctx, cfg, hc, nil, d.createPlatform(ctx, job), name)
 	if err != nil {
 		d.remove(ctx, name) // created, then ctx cancelled before the answer?
 		return "", fmt.Errorf("job %s: create container from %s: %w", job.Name, job.Image, err)
@@ -84,16 +87,41 @@ func (d *Docker) create(ctx context.Context, job Job) (string, error) {
 	return resp.ID, nil
 }
 
+// volumes are the writable folders of a job besides its scratch tmpfs
+// folders (the root filesystem is read-only): the top-level folders its
+// files are copied into and its output folder, each an anonymous volume
+// removed with the container (docker cp cannot copy out of a tmpfs after
+// the container stopped, nor into a read-only root).
+func volumes(job Job) []mount.Mount {
+	dirs := topFolders(job.Files)
+	if job.OutDir != "" {
+		dirs = append(dirs, job.OutDir)
+	}
+	var out []mount.Mount
+	seen := map[string]bool{"": true}
+	for _, s := range job.Scratch {
+		seen[s] = true
+	}
+	for _, d := range dirs {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, mount.Mount{Type: mount.TypeVolume, Target: d})
+		}
+	}
+	return out
+}
+
 func (d *Docker) hostConfig(l Limits, scratch []string) *container.HostConfig {
 	mem := cmp.Or(l.MemoryBytes, defaultMemory)
 	pids := cmp.Or(l.PIDs, defaultPIDs)
+	cpus := cmp.Or(l.NanoCPUs, defaultNanoCPUs)
 	hc := &container.HostConfig{
 		NetworkMode: "none",
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 		LogConfig: container.LogConfig{Type: "json-file",
 			Config: map[string]string{"max-size": strconv.Itoa(d.maxLog), "max-file": "2"}},
-		Resources: container.Resources{Memory: mem, MemorySwap: mem, PidsLimit: &pids, NanoCPUs: l.NanoCPUs},
+		Resources: container.Resources{Memory: mem, MemorySwap: mem, PidsLimit: &pids, NanoCPUs: cpus},
 	}
 	if len(scratch) > 0 {
 		hc.Tmpfs = map[string]string{}

@@ -90,7 +90,7 @@ func importFakeBuilder(d *Docker) error {
 	}{{"tmp/", 0o1777}, {"out/", 0o755}} {
 		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir.name, Mode: dir.mode})
 	}
-	if err := addFile(tw, File{Path: "/fakebuilder", Mode: 0o755, HostPath: bin}); err != nil {
+	if err := addFile(tw, "/", File{Path: "/fakebuilder", Mode: 0o755, HostPath: bin}); err != nil {
 		return err
 	}
 	if err := tw.Close(); err != nil {
@@ -394,5 +394,21 @@ func TestDockerLogTail(t *testing.T) {
 	}
 	if got, want := string(b.Bytes()), "[dbg: first 280 bytes of the log dropped]\n,97,98,99,"; got != want {
 		t.Errorf("tail = %q, want %q", got, want)
+	}
+}
+
+// The root filesystem is read-only: a build writes only its scratch, input
+// and output folders.
+func TestDockerReadOnlyRoot(t *testing.T) {
+	t.Parallel()
+	d := testDocker(t)
+	res := runJob(t, d, fakeJob(t, "write /etc/pwned x"))
+	if res.ExitCode == 0 || !strings.Contains(string(res.Log), "read-only file system") {
+		t.Errorf("writing /etc: exit %d, log %q; want refused as a read-only file system", res.ExitCode, res.Log)
+	}
+	job := fakeJob(t, "write /out/ok yes")
+	job.Files = []File{{Path: "/dbg/in", Data: []byte("in")}}
+	if res := runJob(t, d, job); res.ExitCode != 0 {
+		t.Errorf("writing /out: exit %d, log %q", res.ExitCode, res.Log)
 	}
 }

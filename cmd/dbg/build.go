@@ -39,7 +39,7 @@ func (f *buildFlags) bind(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "timeout", 20*time.Minute, "time limit of one build (one driver version of one kernel)")
 	fl.Int64Var(&f.memoryMiB, "memory", 4096, "memory limit of a build container, MiB")
 	fl.Int64Var(&f.pids, "pids", 4096, "process limit of a build container")
-	fl.Float64Var(&f.cpus, "cpus", 0, "CPU limit of a build container (0: none)")
+	fl.Float64Var(&f.cpus, "cpus", 2, "CPU limit of a build container")
 }
 
 func defaultCacheDir() string {
