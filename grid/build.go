@@ -32,6 +32,7 @@ type BuildOptions struct {
 	BuilderImage string        // default image; {arch}, {target} and {gcc} are replaced
 	GCCVersion   string        // default gcc when a config names none
 	Limits       Limits        // per container
+	User         string        // the user builds run as (a name the image knows); "": the image's (root)
 	Progress     io.Writer     // progress lines; nil: none
 }
 
@@ -41,6 +42,10 @@ type BuildOptions struct {
 const (
 	DefaultBuilderImage = "dbg-builder:bookworm-{arch}"
 	DefaultGCC          = "12"
+	// DefaultUser is who the build scripts run as: every driverkit target
+	// dbg builds offline writes only below /tmp and the output folder, so
+	// none needs root.
+	DefaultUser = "nobody"
 )
 
 // Builder builds plans: one container per kernel, kernels in parallel.

@@ -132,9 +132,9 @@ func TestBuildFailureDoesNotStopOthers(t *testing.T) {
 // artifact that is not what was asked for, is never installed.
 func TestBuildTakesOnlyCheckedOutput(t *testing.T) {
 	b, out := fakeBuilder(t, []string{"/fakebuilder",
-		"write /out/headers/status 0", "write /out/uname-r 6.1.0-1-amd64",
-		"write /out/b0/status 2", "copy /fakebuilder /out/b0/artifact", // module: failed, left a file
-		"write /out/b1/status 0", "copy /fakebuilder /out/b1/artifact", // probe: "succeeded", not a probe
+		"write /out/build/headers/status 0", "write /out/build/uname-r 6.1.0-1-amd64",
+		"write /out/build/b0/status 2", "copy /fakebuilder /out/build/b0/artifact", // module: failed, left a file
+		"write /out/build/b1/status 0", "copy /fakebuilder /out/build/b1/artifact", // probe: "succeeded", not a probe
 	}, BuildOptions{Jobs: 1})
 	plan, dv := fakePlan(t, 1)
 	b.versions = dv
@@ -159,7 +159,7 @@ func TestBuildTakesOnlyCheckedOutput(t *testing.T) {
 // A pinned source whose bytes differ fails every build of that version,
 // before any container, with both digests; other versions build on.
 func TestBuildPinnedSourceMismatch(t *testing.T) {
-	b, _ := fakeBuilder(t, []string{"/fakebuilder", "write /out/headers/status 0"}, BuildOptions{Jobs: 1})
+	b, _ := fakeBuilder(t, []string{"/fakebuilder", "write /out/build/headers/status 0"}, BuildOptions{Jobs: 1})
 	base, dv := fakePlan(t, 1)
 	actual := fmt.Sprintf("%x", sha256.Sum256([]byte("content of /src/1.0.0+driver.tar.gz")))
 	pin := strings.Repeat("ab", 32)

@@ -46,6 +46,7 @@ type Job struct {
 	Name    string        // human-readable; part of the container name
 	Image   string        // must exist locally (see EnsureImage)
 	Arch    config.Arch   // the platform to run on (see PrepareImage); "": the image's
+	User    string        // the user the job runs as, a name the image knows (nobody); "": the image's
 	Cmd     []string      // e.g. {"/bin/bash", "/dbg/run.sh"}
 	Files   []File        // copied into the container before it starts
 	OutDir  string        // container folder copied out after the job ends
@@ -62,9 +63,10 @@ type Job struct {
 // from Data.
 type File struct {
 	Path     string // absolute and clean, in the container
-	Mode     int64  // permission bits; 0 = 0644
+	Mode     int64  // permission bits; 0 = 0644 (0755 for a folder)
 	HostPath string
 	Data     []byte
+	Dir      bool // an empty folder (owned by the job's user, who can write it)
 }
 
 // Limits bound a job's resources; zero picks a default (4 GiB memory and no

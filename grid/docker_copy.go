@@ -28,12 +28,12 @@ const maxOutEntries = 10000
 // copyIn streams files into the container, one tar archive per top-level
 // folder (each a volume: the root filesystem is read-only); missing parent
 // folders are created by the daemon.
-func (d *Docker) copyIn(ctx context.Context, id string, files []File) error {
+func (d *Docker) copyIn(ctx context.Context, id string, files []File, asUser bool) error {
 	for _, top := range topFolders(files) {
 		if top == "" {
 			return errors.New("copy files into container: every file must be in a folder below /")
 		}
-		if err := d.copyInto(ctx, id, top, filesUnder(files, top)); err != nil {
+		if err := d.copyInto(ctx, id, top, filesUnder(files, top), asUser); err != nil {
 			return err
 		}
 	}
@@ -41,7 +41,8 @@ func (d *Docker) copyIn(ctx context.Context, id string, files []File) error {
 }
 
 // copyInto streams files, all under the folder top, into it.
-func (d *Docker) copyInto(ctx context.Context, id, top string, files []File) error {
+// With asUser, the files belong to the job's user (CopyUIDGID).
+func (d *Docker) copyInto(ctx context.Context, id, top string, files []File, asUser bool) error {
 	pr, pw := io.Pipe()
 	tarErr := make(chan error, 1)
 	go func() {
@@ -49,7 +50,7 @@ func (d *Docker) copyInto(ctx context.Context, id, top string, files []File) err
 		pw.CloseWithError(err)
 		tarErr <- err
 	}()
-	err := d.api.CopyToContainer(ctx, id, top, pr, container.CopyToContainerOptions{})
+	err := d.api.CopyToContainer(ctx, id, top, pr, container.CopyToContainerOptions{CopyUIDGID: asUser})
 	stopped := errors.New("copy stopped")
 	pr.CloseWithError(stopped) // unblocks the writer if the daemon stopped reading
 	if terr := <-tarErr; terr != nil && !errors.Is(terr, stopped) {
@@ -119,6 +120,9 @@ func addFile(tw *tar.Writer, top string, f File) error {
 		return fmt.Errorf("container path must be in %s", top)
 	}
 	name := strings.TrimPrefix(f.Path, strings.TrimSuffix(top, "/")+"/")
+	if f.Dir {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: cmp.Or(f.Mode, 0o755), ModTime: time.Now()})
+	}
 	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: cmp.Or(f.Mode, 0o644),
 		Size: int64(len(f.Data)), ModTime: time.Now()}
 	if f.HostPath == "" {

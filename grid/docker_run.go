@@ -42,7 +42,7 @@ func (d *Docker) Run(ctx context.Context, job Job) (Result, error) {
 		return Result{}, err
 	}
 	defer d.remove(ctx, id)
-	if err := d.copyIn(ctx, id, job.Files); err != nil {
+	if err := d.copyIn(ctx, id, job.Files, job.User != ""); err != nil {
 		return Result{}, fmt.Errorf("job %s: %w", job.Name, err)
 	}
 	if err := d.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
@@ -75,6 +75,7 @@ func (d *Docker) create(ctx context.Context, job Job) (string, error) {
 		Image:           job.Image,
 		Cmd:             job.Cmd,
 		Labels:          d.labels,
+		User:            job.User,
 		NetworkDisabled: true,
 	}
 	hc := d.hostConfig(job.Limits, job.Scratch)
@@ -95,7 +96,7 @@ func (d *Docker) create(ctx context.Context, job Job) (string, error) {
 func volumes(job Job) []mount.Mount {
 	dirs := topFolders(job.Files)
 	if job.OutDir != "" {
-		dirs = append(dirs, job.OutDir)
+		dirs = append(dirs, cmp.Or(topFolder(job.OutDir), job.OutDir))
 	}
 	var out []mount.Mount
 	seen := map[string]bool{"": true}

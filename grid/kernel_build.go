@@ -98,13 +98,13 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 	k := kb.kernel
 	job := Job{
 		Name: k.ID(), Image: b.imageFor(k), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
-		OutDir: outDir, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
+		OutDir: outDir, User: b.opts.User, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
 	headers, err := b.headerFiles(ctx, k)
 	if err != nil {
 		return job, nil, failAll(ctx, kb.versions, "kernel headers: ", err)
 	}
-	job.Files = headers
+	job.Files = append(headers, File{Path: outDir, Dir: true})
 	if k.KernelConfigData != "" {
 		data, _ := base64.StdEncoding.DecodeString(k.KernelConfigData) // validated
 		job.Files = append(job.Files, File{Path: kernelConfig, Mode: 0o644, Data: data})

@@ -16,9 +16,9 @@ import (
 // log, exit status and run time, and for a build that succeeded its
 // artifact. wrapperScript writes this layout; collect reads it.
 const (
-	outDir       = "/out"
-	headersStep  = "headers" // the headers preparation's step folder
-	unameFile    = "uname-r" // the headers' `uname -r`, at the top of /out
+	outDir       = "/out/build" // a folder of the build user's, in the /out volume
+	headersStep  = "headers"    // the headers preparation's step folder
+	unameFile    = "uname-r"    // the headers' `uname -r`, at the top of /out
 	logFile      = "build.log"
 	statusFile   = "status"
 	msFile       = "ms"
@@ -53,7 +53,8 @@ set -u
 T=%[1]d
 H=%[2]s/%[3]s
 mkdir -p "$H"
-timeout -k 10 "$T" bash -c 'set -e; . /dbg/headers.sh; declare -p KERNELDIR > /tmp/kerneldir.env' > "$H/%[4]s" 2>&1
+echo "dbg: building as $(id -un) (uid $(id -u))" > "$H/%[4]s"
+timeout -k 10 "$T" bash -c 'set -e; . /dbg/headers.sh; declare -p KERNELDIR > /tmp/kerneldir.env' >> "$H/%[4]s" 2>&1
 status=$?
 echo "$status" > "$H/%[5]s"
 [ "$status" -eq 0 ] || exit 0

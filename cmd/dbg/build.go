@@ -26,6 +26,7 @@ type buildFlags struct {
 	timeout                   time.Duration
 	memoryMiB, pids           int64
 	cpus                      float64
+	user                      string
 }
 
 func (f *buildFlags) bind(cmd *cobra.Command) {
@@ -40,6 +41,7 @@ func (f *buildFlags) bind(cmd *cobra.Command) {
 	fl.Int64Var(&f.memoryMiB, "memory", 4096, "memory limit of a build container, MiB")
 	fl.Int64Var(&f.pids, "pids", 4096, "process limit of a build container")
 	fl.Float64Var(&f.cpus, "cpus", 2, "CPU limit of a build container")
+	fl.StringVar(&f.user, "build-user", grid.DefaultUser, "user the build scripts run as, a name the builder image knows (\"\": the image's own, root)")
 }
 
 func defaultCacheDir() string {
@@ -53,7 +55,7 @@ func defaultCacheDir() string {
 func (f *buildFlags) options(progress io.Writer) grid.BuildOptions {
 	return grid.BuildOptions{
 		Out: f.out, Jobs: f.jobs, FailFast: f.failFast, Timeout: f.timeout,
-		BuilderImage: f.image, GCCVersion: f.gcc, Progress: progress,
+		BuilderImage: f.image, GCCVersion: f.gcc, User: f.user, Progress: progress,
 		Limits: grid.Limits{MemoryBytes: f.memoryMiB << 20, PIDs: f.pids, NanoCPUs: int64(f.cpus * 1e9)},
 	}
 }

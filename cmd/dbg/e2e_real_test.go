@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -43,6 +44,9 @@ func TestEndToEndRealDriver(t *testing.T) {
 			t.Errorf("%s: built from source %s, pinned %s", b.Key, b.SourceSHA256, pins[b.DriverVersion])
 		}
 		first[b.Key] = b.SHA256
+		if log, err := os.ReadFile(b.Log); err != nil || !strings.Contains(string(log), "dbg: building as nobody (uid 65534)") {
+			t.Errorf("%s: the build did not run as nobody (%v)", b.Key, err)
+		}
 	}
 	for _, v := range []string{v10.Version, v9.Version} {
 		cmd := exec.Command("sha256sum", "-c", config.SumsFile)
