@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The build matrix of publish-shards.yml and kernel-pr.yml: shards per
-# architecture, each on a runner of that architecture.
+# architecture, each on a runner of that architecture (publish-shards.yml's
+# publish jobs run over the same matrix, one per build shard).
 #
 #   jq -r 'group_by(.arch)[] | "\(.[0].arch) \(length) \([.[].config] | unique | length)"' plan.json |
 #     bash .github/scripts/shard-matrix.sh

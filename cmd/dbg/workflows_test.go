@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -237,18 +238,27 @@ func runScripts(data []byte) ([]script, error) {
 	return out, nil
 }
 
-// dbgCall is one dbg command line: its arguments after the program.
+// dbgCall is one dbg command line: the program as written ("dbg",
+// "./bin/dbg", "$RUNNER_TEMP/dbg", "go run ./cmd/dbg") and its arguments
+// after it.
 type dbgCall struct {
+	prog string
 	args []string
 	line int
 	text string
 }
 
-// dbgCalls finds the dbg invocations of a script: commands run as dbg,
-// ./bin/dbg (any path ending in /dbg) or go run ./cmd/dbg, with backslash
+// command is one simple command of a script: its words, quotes removed,
+// and the line it starts on.
+type command struct {
+	words []string
+	line  int
+}
+
+// scriptCommands splits a script into simple commands, with backslash
 // continuations joined and comments dropped.
-func dbgCalls(s script) []dbgCall {
-	var calls []dbgCall
+func scriptCommands(s script) []command {
+	var cmds []command
 	lines := strings.Split(s.text, "\n")
 	for i := 0; i < len(lines); i++ {
 		start := i
@@ -258,27 +268,45 @@ func dbgCalls(s script) []dbgCall {
 			logical = strings.TrimSuffix(logical, "\\") + " " + lines[i]
 		}
 		for _, words := range shellCommands(logical) {
-			if args, ok := dbgArgs(words); ok {
-				calls = append(calls, dbgCall{args: args, line: s.line + start, text: strings.Join(words, " ")})
-			}
+			cmds = append(cmds, command{words: words, line: s.line + start})
+		}
+	}
+	return cmds
+}
+
+// dbgCalls finds the dbg invocations of a script: commands run as dbg,
+// ./bin/dbg (any path ending in /dbg) or go run ./cmd/dbg, with backslash
+// continuations joined and comments dropped.
+func dbgCalls(s script) []dbgCall {
+	var calls []dbgCall
+	for _, c := range scriptCommands(s) {
+		if prog, args, ok := dbgArgs(c.words); ok {
+			calls = append(calls, dbgCall{prog: prog, args: args, line: c.line, text: strings.Join(c.words, " ")})
 		}
 	}
 	return calls
 }
 
-// dbgArgs returns the arguments of a command if it runs dbg.
-func dbgArgs(words []string) ([]string, bool) {
-	// Skip variable assignments and words that run the next one.
+// dbgArgs returns the program and the arguments of a command if it runs
+// dbg.
+func dbgArgs(words []string) (string, []string, bool) {
+	words = commandWords(words)
+	switch {
+	case len(words) >= 1 && (words[0] == "dbg" || strings.HasSuffix(words[0], "/dbg")):
+		return words[0], words[1:], true
+	case len(words) >= 3 && words[0] == "go" && words[1] == "run" && filepath.Clean(words[2]) == filepath.Join("cmd", "dbg"):
+		return strings.Join(words[:3], " "), words[3:], true
+	}
+	return "", nil, false
+}
+
+// commandWords drops the variable assignments and the words that run the
+// next one (sudo, env, if, ...) from the start of a command.
+func commandWords(words []string) []string {
 	for len(words) > 0 && (isAssignment(words[0]) || prefixWords[words[0]]) {
 		words = words[1:]
 	}
-	switch {
-	case len(words) >= 1 && (words[0] == "dbg" || strings.HasSuffix(words[0], "/dbg")):
-		return words[1:], true
-	case len(words) >= 3 && words[0] == "go" && words[1] == "run" && filepath.Clean(words[2]) == filepath.Join("cmd", "dbg"):
-		return words[3:], true
-	}
-	return nil, false
+	return words
 }
 
 var prefixWords = map[string]bool{
@@ -686,37 +714,49 @@ func TestWorkflowShardMatrixFromPlan(t *testing.T) {
 // runs on its entry's runner, passes its architecture and shard to dbg
 // through env, makes a builder image named after its architecture and
 // builds with it, and caches the builder root per runner architecture; the
-// plan job makes the matrix with shard-matrix.sh.
+// plan job makes the matrix with shard-matrix.sh. kernel-pr.yml takes the
+// scripts from its base branch checkout (base/), publish-shards.yml from its
+// own; publish-shards.yml's publish jobs run over the same matrix.
 func TestWorkflowBuildsRoute(t *testing.T) {
-	for _, file := range []string{"publish-shards.yml", "kernel-pr.yml"} {
+	for file, root := range map[string]string{"publish-shards.yml": "", "kernel-pr.yml": "base/"} {
 		t.Run(file, func(t *testing.T) {
 			wf := readWorkflow(t, file)
 			plan, build := wf.Jobs["plan"], wf.Jobs["build"]
 			if plan == nil || build == nil {
 				t.Fatalf("no plan or build job")
 			}
-			if !strings.Contains(plan.scripts(), "bash .github/scripts/shard-matrix.sh") {
-				t.Errorf("plan job does not run .github/scripts/shard-matrix.sh")
+			if !strings.Contains(plan.scripts(), "bash "+root+".github/scripts/shard-matrix.sh") {
+				t.Errorf("plan job does not run %s.github/scripts/shard-matrix.sh", root)
 			}
 			if build.RunsOn != "${{ matrix.runner }}" {
 				t.Errorf("build runs-on %q, want ${{ matrix.runner }}", build.RunsOn)
 			}
-			if m := strings.TrimSpace(build.Strategy.Matrix); m != "${{ fromJSON(needs.plan.outputs.matrix) }}" {
-				t.Errorf("build matrix %q, want ${{ fromJSON(needs.plan.outputs.matrix) }}", m)
+			const fromPlan = "${{ fromJSON(needs.plan.outputs.matrix) }}"
+			if m := strings.TrimSpace(build.Strategy.Matrix); m != fromPlan {
+				t.Errorf("build matrix %q, want %s", m, fromPlan)
+			}
+			if pub := wf.Jobs["publish"]; pub != nil {
+				if m := strings.TrimSpace(pub.Strategy.Matrix); m != fromPlan {
+					t.Errorf("publish matrix %q, want %s (one publish job per build shard)", m, fromPlan)
+				}
+			} else if file == "publish-shards.yml" {
+				t.Errorf("no publish job")
 			}
 			if img := build.Env["DBG_BUILDER_IMAGE"]; !strings.Contains(img, "${{ matrix.arch }}") {
 				t.Errorf("build env DBG_BUILDER_IMAGE %q, want an image named after ${{ matrix.arch }}", img)
 			}
-			if !strings.Contains(build.scripts(), `bash deploy/builder/build-image.sh "$DBG_BUILDER_IMAGE"`) {
-				t.Errorf("build job does not make $DBG_BUILDER_IMAGE with deploy/builder/build-image.sh")
+			if !strings.Contains(build.scripts(), "bash "+root+`deploy/builder/build-image.sh "$DBG_BUILDER_IMAGE"`) {
+				t.Errorf("build job does not make $DBG_BUILDER_IMAGE with %sdeploy/builder/build-image.sh", root)
 			}
 			routed := false
 			for _, st := range build.Steps {
-				if st.Uses != "" && strings.HasPrefix(st.Uses, "actions/cache@") && !strings.Contains(st.With["key"], "runner.arch") {
-					t.Errorf("cache key %q lacks runner.arch", st.With["key"])
+				if st.Uses != "" && strings.HasPrefix(st.Uses, "actions/cache@") {
+					if key := st.With["key"]; !strings.Contains(key, "runner.arch") || !strings.Contains(key, "hashFiles('"+root+"deploy/builder/build-image.sh')") {
+						t.Errorf("cache key %q lacks runner.arch or hashFiles('%sdeploy/builder/build-image.sh')", key, root)
+					}
 				}
 				for _, c := range dbgCalls(script{text: st.Run}) {
-					if c.args[0] != "build" && c.args[0] != "run" {
+					if sub := subcommand(c.args); sub != "build" && sub != "run" {
 						continue
 					}
 					arch, shard := flagValue(c.args, "--arch"), flagValue(c.args, "--shard")
@@ -800,7 +840,7 @@ func TestWorkflowKernelConfigs(t *testing.T) {
 				t.Errorf("job %s: %s: no AWS here", name, st.Uses)
 			}
 			for _, c := range dbgCalls(script{text: st.Run}) {
-				switch c.args[0] {
+				switch subcommand(c.args) {
 				case "build", "run", "publish", "index", "cleanup":
 					t.Errorf("job %s: %s: the configs workflow builds and publishes nothing", name, c.text)
 				case "generate":
@@ -880,28 +920,1003 @@ func TestWorkflowConfigsPRBody(t *testing.T) {
 	}
 }
 
+// Kernel-config pull requests are untrusted input, and so are the kernel
+// headers their configs point at: a build runs the headers' own build code
+// (in the sealed builder containers, but on the runner). The tests below
+// hold the workflows to these rules:
+//
+//   - a job that builds (dbg build, dbg run) holds no credential: it
+//     declares its own permissions, all read (or none), has no id-token, no
+//     AWS role, no secret, no github.token, no environment;
+//   - a job that holds a credential builds nothing, runs no go run, and
+//     restores no cache (a build job can write the repository's caches);
+//   - a job that publishes takes a build job's artifact and checks it
+//     (dbg publish --from, which checks each file against its manifest
+//     digest; sha256sum -c; the manifest against the plan it makes itself)
+//     before it takes the AWS role;
+//   - kernel-pr.yml runs the base branch's dbg, built from a base/
+//     checkout, on the pull request's pr/kernels, and nothing of pr/.
+
+// TestWorkflowCredentialsNeverBuild checks the first two rules on every job
+// of every workflow.
+func TestWorkflowCredentialsNeverBuild(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(workflowsDir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	builders, holders := 0, 0
+	for _, f := range files {
+		file := filepath.Base(f)
+		wf := readWorkflow(t, file)
+		for _, name := range sortedJobs(wf) {
+			j := wf.Jobs[name]
+			if len(buildCalls(j)) > 0 {
+				builders++
+			}
+			if len(credentials(wf, j)) > 0 {
+				holders++
+			}
+			for _, p := range jobSecurityProblems(wf, j) {
+				t.Errorf("%s: job %s: %s", file, name, p)
+			}
+		}
+	}
+	if builders == 0 || holders == 0 {
+		t.Fatalf("%d building jobs, %d jobs with credentials: the workflows changed shape, or this parser is broken", builders, holders)
+	}
+}
+
+// TestWorkflowPublishVerifies checks the publish jobs of publish-shards.yml.
+func TestWorkflowPublishVerifies(t *testing.T) {
+	wf := readWorkflow(t, "publish-shards.yml")
+	problems, n := publishProblems(wf)
+	for _, p := range problems {
+		t.Errorf("publish-shards.yml: %s", p)
+	}
+	if n == 0 {
+		t.Fatal("publish-shards.yml: no job runs dbg publish")
+	}
+}
+
+// TestWorkflowKernelPRUsesBaseTool checks kernel-pr.yml.
+func TestWorkflowKernelPRUsesBaseTool(t *testing.T) {
+	problems, n := kernelPRProblems(readWorkflow(t, "kernel-pr.yml"))
+	for _, p := range problems {
+		t.Errorf("kernel-pr.yml: %s", p)
+	}
+	if n == 0 {
+		t.Fatal("kernel-pr.yml: no dbg invocation")
+	}
+}
+
+// TestWorkflowManifestCheck runs the publish job's own jq program (read
+// from publish-shards.yml) on a made-up plan and manifests: it prints the
+// built entries that are not the plan's, and nothing for a good manifest.
+func TestWorkflowManifestCheck(t *testing.T) {
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Fatal("no jq (the workflows' runners have it; make tools installs it)")
+	}
+	data, err := os.ReadFile(filepath.Join(workflowsDir, "publish-shards.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)unplanned="\$\(jq -r --slurpfile plan "\$RUNNER_TEMP/plan.json" '(.*?)' out/manifest.json\)"`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal(`publish-shards.yml: no unplanned="$(jq -r --slurpfile plan "$RUNNER_TEMP/plan.json" '...' out/manifest.json)"`)
+	}
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.json")
+	entry := func(dv, file string) grid.Entry {
+		return grid.Entry{DriverVersion: dv, Arch: "x86_64", File: file, Key: "driver/" + dv + "/x86_64/" + file}
+	}
+	a, b := entry("10.2.0+driver", "falco_debian_6.1.1-1-amd64_1.ko"), entry("10.2.0+driver", "falco_debian_6.1.2-1-amd64_1.ko")
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, []grid.Entry{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plan, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	built := func(e grid.Entry) grid.BuildResult {
+		return grid.BuildResult{Entry: e, Status: grid.Built, SHA256: "00", Size: 1}
+	}
+	escape, renamed, other := a, b, entry("9.1.0+driver", "falco_debian_6.1.1-1-amd64_1.ko")
+	escape.Key = "driver/../../../home/runner/secret"
+	renamed.File = "falco_other.ko"
+	failed := grid.BuildResult{Entry: other, Status: grid.Failed}
+	tests := []struct {
+		name     string
+		manifest string
+		want     string
+	}{
+		{"the plan's entries", "", ""},
+		{"a subset, and failed entries of no plan", "", ""},
+		{"a key outside out/", "", escape.Key + "\n"},
+		{"another file name under a planned key", "", renamed.Key + "\n"},
+		{"another shard's entry", "", other.Key + "\n"},
+		{"no key", `{"builds":[{"status":"built","driver_version":"10.2.0+driver","arch":"x86_64","file":"x.ko"}]}`, "null\n"},
+		{"a key that is not a string", `{"builds":[{"status":"built","key":7}]}`, "7\n"},
+		{"no builds", `{"builds":null}`, ""},
+	}
+	reports := map[string][]grid.BuildResult{
+		"the plan's entries":                      {built(a), built(b)},
+		"a subset, and failed entries of no plan": {built(b), failed},
+		"a key outside out/":                      {built(a), built(escape)},
+		"another file name under a planned key":   {built(renamed)},
+		"another shard's entry":                   {built(a), built(other)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			manifest := tt.manifest
+			if manifest == "" {
+				var buf bytes.Buffer
+				if err := writeJSON(&buf, grid.Report{Builds: reports[tt.name]}); err != nil {
+					t.Fatal(err)
+				}
+				manifest = buf.String()
+			}
+			jq := exec.Command("jq", "-r", "--slurpfile", "plan", plan, string(m[1]))
+			jq.Stdin = strings.NewReader(manifest)
+			var stderr bytes.Buffer
+			jq.Stderr = &stderr
+			out, err := jq.Output()
+			if err != nil {
+				t.Fatalf("jq: %v: %s", err, stderr.String())
+			}
+			if string(out) != tt.want {
+				t.Errorf("unplanned %q, want %q", out, tt.want)
+			}
+		})
+	}
+}
+
+// TestWorkflowNoPullRequestTarget: no workflow runs with the base
+// repository's secrets on a pull request's code.
+func TestWorkflowNoPullRequestTarget(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(workflowsDir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		wf := readWorkflow(t, filepath.Base(f))
+		if _, ok := wf.On["pull_request_target"]; ok {
+			t.Errorf("%s: triggered by pull_request_target", filepath.Base(f))
+		}
+		if _, ok := wf.On["workflow_run"]; ok {
+			t.Errorf("%s: triggered by workflow_run (it runs with secrets after a pull request's run)", filepath.Base(f))
+		}
+	}
+}
+
+// TestWorkflowActionsPinned: every action is pinned to a full commit SHA,
+// the same one wherever it is used; jobs call only local reusable workflows.
+func TestWorkflowActionsPinned(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(workflowsDir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := regexp.MustCompile(`^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)(/[^@]*)?@([0-9a-f]{40})$`)
+	shas := map[string]map[string][]string{} // owner/repo -> sha -> where
+	for _, f := range files {
+		file := filepath.Base(f)
+		wf := readWorkflow(t, file)
+		for _, name := range sortedJobs(wf) {
+			j := wf.Jobs[name]
+			if j.Uses != "" && !strings.HasPrefix(j.Uses, "./.github/workflows/") {
+				t.Errorf("%s: job %s calls %s: only this repository's reusable workflows", file, name, j.Uses)
+			}
+			for _, st := range j.Steps {
+				if st.Uses == "" {
+					continue
+				}
+				m := pinned.FindStringSubmatch(st.Uses)
+				if m == nil {
+					t.Errorf("%s: job %s: %s is not pinned to a full commit SHA", file, name, st.Uses)
+					continue
+				}
+				if shas[m[1]] == nil {
+					shas[m[1]] = map[string][]string{}
+				}
+				shas[m[1]][m[3]] = append(shas[m[1]][m[3]], file+":"+name)
+			}
+		}
+	}
+	for action, bySHA := range shas {
+		if len(bySHA) > 1 {
+			t.Errorf("%s is pinned to %d commits: %v", action, len(bySHA), bySHA)
+		}
+	}
+}
+
+// TestWorkflowSecurityCheckers feeds the checkers above the shapes they
+// exist to refuse, among them the workflows as they were before the split
+// (publish-shards.yml's build job building and publishing with the AWS role
+// and the releases token; kernel-pr.yml running the pull request's own
+// go run ./cmd/dbg), and one shape each that they accept.
+func TestWorkflowSecurityCheckers(t *testing.T) {
+	const setupGo = "{uses: actions/setup-go@40f1582b2485089dde7abd97c1529aa768e1baff, with: {go-version-file: go.mod, cache: false}}"
+	jobTests := []struct {
+		name string
+		yaml string
+		want []string // substrings of the problems, all of them; none: accepted
+	}{
+		{
+			name: "build and publish with credentials (publish-shards.yml before the split)",
+			yaml: `
+permissions: {}
+jobs:
+  build:
+    runs-on: ${{ matrix.runner }}
+    permissions:
+      contents: write
+      id-token: write
+    steps:
+      - run: make build
+      - uses: aws-actions/configure-aws-credentials@7474bc4690e29a8392af63c5b98e7449536d5c3a
+        with:
+          role-to-assume: ${{ vars.DBG_AWS_ROLE_ARN }}
+      - env:
+          GITHUB_TOKEN: ${{ secrets.DBG_RELEASES_TOKEN || github.token }}
+          SHARD: ${{ matrix.shard }}
+        run: |
+          ./bin/dbg run --shard "$SHARD" \
+            --to "s3://$BUCKET" --to "github://$RELEASES"
+`,
+			want: []string{"builds (./bin/dbg run", "contents: write", "id-token: write", "AWS credentials", "secrets.DBG_RELEASES_TOKEN", "github.token"},
+		},
+		{
+			name: "a build job with a secret in its env",
+			yaml: `
+jobs:
+  build:
+    permissions: {contents: read}
+    env: {GH_TOKEN: "${{ secrets.SOME_TOKEN }}"}
+    steps: [{run: 'dbg build --out out'}]
+`,
+			want: []string{"builds (dbg build", "secrets.SOME_TOKEN"},
+		},
+		{
+			name: "a build job that inherits its permissions",
+			yaml: `
+permissions: {contents: read}
+jobs:
+  build:
+    steps: [{run: 'dbg build --out out'}]
+`,
+			want: []string{"no permissions of its own"},
+		},
+		{
+			name: "a build job with write-all",
+			yaml: "jobs: {build: {permissions: write-all, steps: [{run: 'go run ./cmd/dbg build'}]}}",
+			want: []string{"*: write", "go run"},
+		},
+		{
+			name: "a build job in an environment",
+			yaml: "jobs: {build: {permissions: {contents: read}, environment: release, steps: [{run: 'dbg build'}]}}",
+			want: []string{"environment"},
+		},
+		{
+			name: "a publish job restoring caches",
+			yaml: `
+jobs:
+  publish:
+    permissions: {contents: read, id-token: write}
+    steps:
+      - uses: actions/checkout@34e114876b0b11c390a56381ad16ebd13914f8d5
+      - uses: actions/setup-go@40f1582b2485089dde7abd97c1529aa768e1baff
+        with: {go-version-file: go.mod}
+      - uses: actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830
+        with: {path: x, key: y}
+      - run: go run ./tools/x
+`,
+			want: []string{"persist-credentials", "setup-go", "actions/cache", "runs go run ./tools/x"},
+		},
+		{
+			name: "split: a bare build job and a publish job",
+			yaml: `
+permissions: {}
+jobs:
+  build:
+    permissions: {contents: read}
+    steps:
+      - ` + setupGo + `
+      - {uses: actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830, with: {path: x, key: y}}
+      - run: ./bin/dbg build --shard "$SHARD" --out out
+  publish:
+    permissions: {contents: write, id-token: write}
+    steps:
+      - {uses: actions/checkout@34e114876b0b11c390a56381ad16ebd13914f8d5, with: {persist-credentials: false}}
+      - ` + setupGo + `
+      - run: make build
+      - {uses: aws-actions/configure-aws-credentials@7474bc4690e29a8392af63c5b98e7449536d5c3a}
+      - env: {GITHUB_TOKEN: "${{ secrets.DBG_RELEASES_TOKEN || github.token }}"}
+        run: ./bin/dbg publish --from out --to "s3://$BUCKET"
+`,
+		},
+	}
+	for _, tt := range jobTests {
+		t.Run(tt.name, func(t *testing.T) {
+			wf, err := parseWorkflow([]byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, name := range sortedJobs(wf) {
+				got = append(got, jobSecurityProblems(wf, wf.Jobs[name])...)
+			}
+			checkProblems(t, got, tt.want)
+		})
+	}
+
+	const (
+		checkout = "actions/checkout@34e114876b0b11c390a56381ad16ebd13914f8d5"
+		upload   = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"
+		download = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093"
+		aws      = "aws-actions/configure-aws-credentials@7474bc4690e29a8392af63c5b98e7449536d5c3a"
+	)
+	buildJob := `
+  build:
+    permissions: {contents: read}
+    steps:
+      - env: {ARCH: "${{ matrix.arch }}", SHARD: "${{ matrix.shard }}", SINCE: "${{ needs.plan.outputs.since }}"}
+        run: ./bin/dbg build --changed-since "$SINCE" --arch "$ARCH" --shard "$SHARD" --out out
+      - {uses: ` + upload + `, with: {name: "dbg-shard-${{ matrix.name }}", path: out/}}
+`
+	planCheck := `
+      - env: {A: "${{ matrix.arch }}", S: "${{ matrix.shard }}", SINCE: "${{ needs.plan.outputs.since }}"}
+        run: |
+          ./bin/dbg plan -o json --changed-since "$SINCE" --arch "$A" --shard "$S" >plan.json
+          jq --slurpfile plan plan.json '.builds' out/manifest.json
+          (cd out/driver/v/x86_64 && sha256sum -c SHA256SUMS)
+`
+	publishTests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "publishes with credentials, downloading and checking nothing",
+			yaml: "jobs:\n  publish:\n    steps:\n      - {uses: " + aws + "}\n      - run: ./bin/dbg publish --from out --to s3://b\n",
+			want: []string{"downloads no artifact", "no sha256sum -c", "no dbg plan"},
+		},
+		{
+			name: "checks after taking the role, publishes another folder",
+			yaml: "jobs:" + buildJob + `
+  publish:
+    steps:
+      - run: make build
+      - {uses: ` + download + `, with: {name: "dbg-shard-${{ matrix.name }}", path: out}}
+      - {uses: ` + aws + `}` + planCheck + `
+      - run: ./bin/dbg publish --from elsewhere --to s3://b
+`,
+			want: []string{`--from "elsewhere"`, "takes the AWS role before"},
+		},
+		{
+			name: "builds dbg after the download, checks another shard's plan",
+			yaml: "jobs:" + buildJob + `
+  publish:
+    steps:
+      - {uses: ` + download + `, with: {name: "dbg-shard-${{ matrix.name }}", path: out}}
+      - run: make build
+      - env: {A: "${{ matrix.arch }}", S: "1/1", SINCE: ""}
+        run: |
+          ./bin/dbg plan -o json --changed-since "$SINCE" --arch "$A" --shard "$S" >plan.json
+          jq '.builds' out/manifest.json
+          sha256sum -c out/SHA256SUMS
+      - {uses: ` + aws + `}
+      - run: ./bin/dbg publish --from out --to s3://b
+`,
+			want: []string{"runs make build after", `--shard: "1/1"`, `--changed-since: ""`},
+		},
+		{
+			name: "downloads what no build uploads",
+			yaml: "jobs:" + buildJob + `
+  publish:
+    steps:
+      - run: make build
+      - {uses: ` + download + `, with: {name: other, path: out}}` + planCheck + `
+      - {uses: ` + aws + `}
+      - run: ./bin/dbg publish --from out --to s3://b
+`,
+			want: []string{`"other", which no build job uploads`},
+		},
+		{
+			name: "the split",
+			yaml: "jobs:" + buildJob + `
+  publish:
+    steps:
+      - run: make build
+      - {uses: ` + download + `, with: {name: "dbg-shard-${{ matrix.name }}", path: out}}` + planCheck + `
+      - {uses: ` + aws + `}
+      - run: ./bin/dbg publish --from out --to s3://b ${FORCE:+--force}
+`,
+		},
+	}
+	for _, tt := range publishTests {
+		t.Run(tt.name, func(t *testing.T) {
+			wf, err := parseWorkflow([]byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n := publishProblems(wf)
+			if n != 1 {
+				t.Fatalf("%d publishing jobs, want 1", n)
+			}
+			checkProblems(t, got, tt.want)
+		})
+	}
+
+	prTests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "the pull request's own go run ./cmd/dbg (kernel-pr.yml before)",
+			yaml: `
+on: {pull_request: {paths: ["kernels/**"]}}
+permissions: {}
+jobs:
+  plan:
+    permissions: {contents: read}
+    steps:
+      - {uses: ` + checkout + `, with: {fetch-depth: 0, persist-credentials: false}}
+      - {uses: actions/setup-go@40f1582b2485089dde7abd97c1529aa768e1baff, with: {go-version-file: go.mod}}
+      - run: go run ./cmd/dbg validate
+      - run: |
+          go run ./cmd/dbg plan -o json --changed-since "origin/$BASE_REF" >plan.json
+          matrix="$(bash .github/scripts/shard-matrix.sh <arches.txt)"
+`,
+			want: []string{`checks out into "."`, "go run ./cmd/dbg validate", "go-version-file", "cache", "runs go outside base/",
+				"bash .github/scripts/shard-matrix.sh", "no checkout of the base branch into base/"},
+		},
+		{
+			name: "pull_request_target, a PR tool, PR scripts and a local action",
+			yaml: `
+on: {pull_request_target: {}}
+jobs:
+  build:
+    permissions: {contents: read, pull-requests: write}
+    steps:
+      - {uses: ` + checkout + `, with: {ref: "${{ github.event.pull_request.head.sha }}", path: base, persist-credentials: false}}
+      - {uses: ` + checkout + `, with: {path: pr}}
+      - {uses: ./pr/.github/actions/x}
+      - {working-directory: pr, run: 'go build -o "$RUNNER_TEMP/dbg" ./cmd/dbg'}
+      - {working-directory: pr, run: './bin/dbg build && bash ../base/x.sh && bash deploy/builder/build-image.sh && make image'}
+      - {run: '"$RUNNER_TEMP/dbg" --config-dir kernels validate'}
+`,
+			want: []string{"pull_request_target", "not triggered by pull_request", "permissions map[contents:read pull-requests:write]",
+				`ref "${{ github.event.pull_request.head.sha }}"`, "persist-credentials", "local action", "runs go outside base/",
+				"runs ./bin/dbg", "bash deploy/builder/build-image.sh", "runs make", `reads "kernels"`, "before building it from base/"},
+		},
+		{
+			name: "the base tool on the pull request's configs",
+			yaml: `
+on: {pull_request: {paths: ["kernels/**"]}}
+permissions: {}
+jobs:
+  plan:
+    permissions: {contents: read}
+    steps:
+      - {uses: ` + checkout + `, with: {ref: "${{ github.event.pull_request.base.sha }}", path: base, persist-credentials: false}}
+      - {uses: ` + checkout + `, with: {path: pr, fetch-depth: 0, persist-credentials: false}}
+      - {uses: actions/setup-go@40f1582b2485089dde7abd97c1529aa768e1baff, with: {go-version-file: base/go.mod, cache: false}}
+      - {working-directory: base, run: 'go build -o "$RUNNER_TEMP/dbg" ./cmd/dbg'}
+      - {working-directory: pr, run: '"$RUNNER_TEMP/dbg" --config-dir kernels validate'}
+      - {run: '"$RUNNER_TEMP/dbg" --config-dir=pr/kernels plan -o json && bash base/.github/scripts/shard-matrix.sh <a.txt'}
+`,
+		},
+	}
+	for _, tt := range prTests {
+		t.Run(tt.name, func(t *testing.T) {
+			wf, err := parseWorkflow([]byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n := kernelPRProblems(wf)
+			if n == 0 {
+				t.Fatal("no dbg invocation found")
+			}
+			checkProblems(t, got, tt.want)
+		})
+	}
+}
+
+// checkProblems: every wanted substring is in some problem; no problem at
+// all when none is wanted.
+func checkProblems(t *testing.T, got, want []string) {
+	t.Helper()
+	all := strings.Join(got, "\n")
+	if len(want) == 0 && len(got) > 0 {
+		t.Errorf("unexpected problems:\n%s", all)
+	}
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("no problem mentions %q; problems:\n%s", w, all)
+		}
+	}
+}
+
+func sortedJobs(wf *workflow) []string {
+	names := make([]string, 0, len(wf.Jobs))
+	for n := range wf.Jobs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// subcommand is the dbg subcommand of an invocation's arguments, past the
+// global flag --config-dir.
+func subcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--config-dir":
+			i++
+		case strings.HasPrefix(a, "--config-dir="):
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+// stepCalls is every dbg invocation of a step.
+func stepCalls(st step) []dbgCall { return dbgCalls(script{text: st.Run}) }
+
+// buildCalls is the job's dbg build and dbg run invocations.
+func buildCalls(j *job) []string {
+	var out []string
+	for _, st := range j.Steps {
+		for _, c := range stepCalls(st) {
+			if sub := subcommand(c.args); sub == "build" || sub == "run" {
+				out = append(out, c.text)
+			}
+		}
+	}
+	return out
+}
+
+// effectivePerms is what the job's token may do: its own block, else the
+// workflow's, else the repository's default, which may be write.
+func effectivePerms(wf *workflow, j *job) perms {
+	switch {
+	case j.Permissions != nil:
+		return j.Permissions
+	case wf.Permissions != nil:
+		return wf.Permissions
+	}
+	return perms{"*": "write"}
+}
+
+var secretRef = regexp.MustCompile(`\bsecrets\b(\.[A-Za-z0-9_]+)?`)
+
+// credentials lists what the job holds beyond a read-only token: write
+// permissions (id-token: write is the AWS role's OIDC token), the AWS role,
+// secrets, the token itself named in an expression, an environment (which
+// has secrets of its own).
+func credentials(wf *workflow, j *job) []string {
+	var why []string
+	p := effectivePerms(wf, j)
+	scopes := make([]string, 0, len(p))
+	for s := range p {
+		scopes = append(scopes, s)
+	}
+	sort.Strings(scopes)
+	for _, s := range scopes {
+		if p[s] == "write" {
+			why = append(why, s+": write")
+		}
+	}
+	for _, st := range j.Steps {
+		if isAction(st.Uses, "aws-actions/configure-aws-credentials") {
+			why = append(why, "AWS credentials ("+st.Uses+")")
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range secretRef.FindAllString(j.raw, -1) {
+		if !seen[m] {
+			seen[m] = true
+			why = append(why, m)
+		}
+	}
+	if strings.Contains(j.raw, "github.token") {
+		why = append(why, "github.token")
+	}
+	if j.Environment != nil {
+		why = append(why, "an environment (its secrets)")
+	}
+	return why
+}
+
+// isAction tells whether uses names the action (owner/repo), at any ref.
+func isAction(uses, action string) bool { return strings.HasPrefix(uses, action+"@") }
+
+// jobSecurityProblems checks one job against the first two rules.
+func jobSecurityProblems(wf *workflow, j *job) []string {
+	var problems []string
+	builds := buildCalls(j)
+	creds := credentials(wf, j)
+	if len(builds) > 0 {
+		if j.Permissions == nil {
+			problems = append(problems, fmt.Sprintf("builds (%s) with no permissions of its own: it inherits the workflow's or the caller's", builds[0]))
+		}
+		if len(creds) > 0 {
+			problems = append(problems, fmt.Sprintf("builds (%s) with credentials: %s", builds[0], strings.Join(creds, ", ")))
+		}
+	}
+	if len(creds) == 0 {
+		return problems
+	}
+	for _, st := range j.Steps {
+		for _, c := range scriptCommands(script{text: st.Run}) {
+			if w := commandWords(c.words); len(w) >= 2 && w[0] == "go" && w[1] == "run" {
+				problems = append(problems, fmt.Sprintf("has credentials (%s) and runs %s", strings.Join(creds, ", "), strings.Join(w, " ")))
+			}
+		}
+		switch {
+		case isAction(st.Uses, "actions/cache"), strings.HasPrefix(st.Uses, "actions/cache/"):
+			problems = append(problems, fmt.Sprintf("has credentials and restores a cache (%s): a build job can write the caches", st.Uses))
+		case isAction(st.Uses, "actions/setup-go") && st.With["cache"] != "false":
+			problems = append(problems, "has credentials and restores setup-go's Go cache (want cache: false): a build job can write the caches")
+		case isAction(st.Uses, "actions/checkout") && st.With["persist-credentials"] != "false":
+			problems = append(problems, "has credentials and checks out without persist-credentials: false")
+		}
+	}
+	return problems
+}
+
+// resolve is the value a flag's word stands for: $NAME or ${NAME} through
+// the step's env, then the job's; anything else as it is.
+func resolve(v string, envs ...map[string]string) string {
+	name := strings.TrimPrefix(v, "$")
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "{"), "}")
+	if name == v || !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(name) {
+		return v
+	}
+	for _, env := range envs {
+		if e, ok := env[name]; ok {
+			return strings.TrimSpace(e)
+		}
+	}
+	return v
+}
+
+// selectionFlags are the flags that choose what a shard's plan holds.
+var selectionFlags = []string{"--config-dir", "--changed-since", "--driver-version", "--arch", "--target", "--kernelrelease", "--shard"}
+
+// located is a dbg invocation and where it is.
+type located struct {
+	job  *job
+	step int
+	call dbgCall
+}
+
+// publishProblems checks every job that runs dbg publish: it downloads a
+// build job's artifact (after building its own dbg), checks it (the plan
+// it makes itself with the build's selection, against which the manifest
+// is compared; sha256sum -c), then takes the AWS role, then runs dbg
+// publish --from the downloaded folder. It returns the problems and the
+// number of publishing jobs.
+func publishProblems(wf *workflow) ([]string, int) {
+	var problems []string
+	uploads := map[string]located{} // artifact name -> the dbg build whose --out it uploads
+	for _, name := range sortedJobs(wf) {
+		j := wf.Jobs[name]
+		var build *located
+		for i, st := range j.Steps {
+			for _, c := range stepCalls(st) {
+				if subcommand(c.args) == "build" {
+					build = &located{j, i, c}
+				}
+			}
+		}
+		if build == nil {
+			continue
+		}
+		out := flagValue(build.call.args, "--out")
+		if out == "" {
+			out = "out"
+		}
+		for _, st := range j.Steps {
+			if isAction(st.Uses, "actions/upload-artifact") && filepath.Clean(st.With["path"]) == filepath.Clean(out) {
+				uploads[st.With["name"]] = *build
+			}
+		}
+	}
+	n := 0
+	for _, name := range sortedJobs(wf) {
+		j := wf.Jobs[name]
+		pub, down, sums, plan, role := -1, -1, -1, -1, -1
+		var pubCall dbgCall
+		var planAt located
+		downPath := ""
+		for i, st := range j.Steps {
+			for _, c := range stepCalls(st) {
+				if subcommand(c.args) == "publish" {
+					pub, pubCall = i, c
+				}
+			}
+		}
+		if pub < 0 {
+			continue
+		}
+		n++
+		p := func(format string, args ...any) {
+			problems = append(problems, fmt.Sprintf("job %s: ", name)+fmt.Sprintf(format, args...))
+		}
+		var built *located
+		for i, st := range j.Steps {
+			switch {
+			case isAction(st.Uses, "actions/download-artifact") && down < 0:
+				down, downPath = i, filepath.Clean(st.With["path"])
+				b, ok := uploads[st.With["name"]]
+				if !ok {
+					p("downloads %q, which no build job uploads", st.With["name"])
+				} else {
+					built = &b
+				}
+			case isAction(st.Uses, "aws-actions/configure-aws-credentials") && role < 0:
+				role = i
+			}
+			for _, c := range stepCalls(st) {
+				if subcommand(c.args) == "plan" && down >= 0 && plan < 0 {
+					plan, planAt = i, located{j, i, c}
+				}
+			}
+			for _, c := range scriptCommands(script{text: st.Run}) {
+				w := commandWords(c.words)
+				if len(w) == 0 {
+					continue
+				}
+				if w[0] == "sha256sum" && (hasFlag(w, "-c") || hasFlag(w, "--check")) && down >= 0 && sums < 0 {
+					sums = i
+				}
+				if (w[0] == "make" || w[0] == "go") && down >= 0 && i > down {
+					p("runs %s after the artifact is downloaded: build the tool first", strings.Join(w, " "))
+				}
+			}
+		}
+		if down < 0 || down > pub {
+			p("downloads no artifact before dbg publish: it must publish a build job's output, never build")
+			down = pub
+		}
+		if from := flagValue(pubCall.args, "--from"); filepath.Clean(cmpOr(from, "out")) != downPath {
+			p("dbg publish --from %q, want the downloaded folder %q (dbg publish --from checks every file against the manifest)", from, downPath)
+		}
+		if sums < 0 || sums > pub {
+			p("no sha256sum -c of the downloaded SHA256SUMS before dbg publish")
+		}
+		if plan < 0 || plan > pub {
+			p("no dbg plan of the shard between the download and dbg publish: the manifest is not checked against the plan")
+		} else {
+			if !strings.Contains(j.Steps[plan].Run, downPath+"/manifest.json") {
+				p("the dbg plan step does not read %s/manifest.json", downPath)
+			}
+			if built != nil {
+				be := []map[string]string{built.job.Steps[built.step].Env, built.job.Env}
+				pe := []map[string]string{j.Steps[plan].Env, j.Env}
+				for _, f := range selectionFlags {
+					bv, pv := resolve(flagValue(built.call.args, f), be...), resolve(flagValue(planAt.call.args, f), pe...)
+					if bv != pv {
+						p("dbg plan %s: %q, but the build ran %s %q: the plan is not the shard's", f, pv, f, bv)
+					}
+				}
+			}
+		}
+		if role >= 0 && (role < sums || role < plan || role < down) {
+			p("takes the AWS role before the artifact is checked")
+		}
+	}
+	return problems, n
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// baseRefs are the refs kernel-pr.yml may take its tool from.
+var baseRefs = map[string]bool{"${{ github.base_ref }}": true, "${{ github.event.pull_request.base.sha }}": true}
+
+// kernelPRProblems checks kernel-pr.yml: pull_request only, read-only, the
+// base branch checked out into base/ and the pull request into pr/ (no
+// credentials kept), dbg built in base/ into $RUNNER_TEMP/dbg and only that
+// binary run, on configs under pr/, and no program or script but base/'s.
+// It returns the problems and the number of dbg invocations.
+func kernelPRProblems(wf *workflow) ([]string, int) {
+	var problems []string
+	p := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if _, ok := wf.On["pull_request_target"]; ok {
+		p("triggered by pull_request_target: the pull request's data would meet the base repository's secrets")
+	}
+	if _, ok := wf.On["pull_request"]; !ok {
+		p("not triggered by pull_request")
+	}
+	if wf.Permissions == nil || len(wf.Permissions) != 0 {
+		p("top-level permissions %v, want {}", wf.Permissions)
+	}
+	n := 0
+	for _, name := range sortedJobs(wf) {
+		j := wf.Jobs[name]
+		jp := func(format string, args ...any) { p("job %s: "+format, append([]any{name}, args...)...) }
+		if fmt.Sprint(j.Permissions) != fmt.Sprint(map[string]string{"contents": "read"}) {
+			jp("permissions %v, want contents: read only", j.Permissions)
+		}
+		base, pr, tool, calls := false, false, -1, 0
+		for i, st := range j.Steps {
+			if strings.HasPrefix(st.Uses, "./") {
+				jp("runs the local action %s: the pull request's code", st.Uses)
+			}
+			if isAction(st.Uses, "actions/checkout") {
+				if st.With["persist-credentials"] != "false" {
+					jp("checkout without persist-credentials: false")
+				}
+				switch path := filepath.Clean(st.With["path"]); path {
+				case "base":
+					if !baseRefs[strings.TrimSpace(st.With["ref"])] {
+						jp("checks out ref %q into base/: want the base branch (${{ github.base_ref }} or ${{ github.event.pull_request.base.sha }})", st.With["ref"])
+					} else {
+						base = true
+					}
+				case "pr":
+					pr = true
+				default:
+					jp("checks out into %q: only base/ (the tool) and pr/ (the data)", path)
+				}
+			}
+			if isAction(st.Uses, "actions/setup-go") {
+				if st.With["go-version-file"] != "base/go.mod" {
+					jp("setup-go go-version-file %q, want base/go.mod", st.With["go-version-file"])
+				}
+				if st.With["cache"] != "false" {
+					jp("setup-go restores a cache (want cache: false): an earlier run of the pull request could have written it")
+				}
+			}
+			wd := filepath.Clean(st.WorkingDirectory)
+			inBase := func(path string) bool {
+				return strings.HasPrefix(filepath.Join(wd, path), "base/")
+			}
+			for _, c := range scriptCommands(script{text: st.Run}) {
+				w := commandWords(c.words)
+				if len(w) == 0 {
+					continue
+				}
+				text := strings.Join(w, " ")
+				prog, args, isDbg := dbgArgs(w)
+				if isDbg {
+					calls++
+				}
+				switch {
+				case w[0] == "go":
+					if wd != "base" {
+						jp("runs go outside base/: %s", text)
+					}
+					if len(w) > 1 && w[1] == "run" {
+						jp("runs %s: the tool is built once from base/, never run from source", text)
+					}
+					if text == `go build -o $RUNNER_TEMP/dbg ./cmd/dbg` && wd == "base" && tool < 0 {
+						tool = i
+					}
+				case w[0] == "make":
+					jp("runs make (%s): a Makefile is code", text)
+				case isDbg:
+					if prog != "$RUNNER_TEMP/dbg" {
+						jp("runs %s: only the base branch's $RUNNER_TEMP/dbg", text)
+						break
+					}
+					if tool < 0 || tool >= i {
+						jp("runs %s before building it from base/", text)
+					}
+					cfg := cmpOr(flagValue(args, "--config-dir"), "kernels")
+					if !strings.HasPrefix(filepath.Join(wd, cfg), "pr/") {
+						jp("%s reads %q from %q: want the pull request's pr/kernels", text, cfg, wd)
+					}
+				case w[0] == "bash" || w[0] == "sh" || w[0] == "source" || w[0] == ".":
+					script := ""
+					for _, a := range w[1:] {
+						if !strings.HasPrefix(a, "-") {
+							script = a
+							break
+						}
+					}
+					if !inBase(script) {
+						jp("runs %s: only base/'s scripts", text)
+					}
+				case strings.Contains(w[0], "/") && !inBase(w[0]):
+					jp("runs %s: only base/'s programs and $RUNNER_TEMP/dbg", text)
+				}
+			}
+		}
+		n += calls
+		if calls > 0 && !base {
+			jp("no checkout of the base branch into base/")
+		}
+		if calls > 0 && !pr {
+			jp("no checkout of the pull request into pr/")
+		}
+	}
+	return problems, n
+}
+
 // workflow is what these tests read of a workflow file.
 type workflow struct {
-	On          map[string]any    `yaml:"on"`
-	Permissions map[string]string `yaml:"permissions"`
-	Jobs        map[string]*job   `yaml:"jobs"`
+	On          map[string]any  `yaml:"on"`
+	Permissions perms           `yaml:"permissions"`
+	Jobs        map[string]*job `yaml:"jobs"`
 }
 
 type job struct {
+	Name        string            `yaml:"name"`
+	Uses        string            `yaml:"uses"` // a reusable workflow the job calls
+	Needs       stringList        `yaml:"needs"`
 	RunsOn      string            `yaml:"runs-on"`
-	Permissions map[string]string `yaml:"permissions"`
+	Environment any               `yaml:"environment"`
+	Permissions perms             `yaml:"permissions"`
 	Env         map[string]string `yaml:"env"`
 	Strategy    struct {
 		Matrix string `yaml:"matrix"`
 	} `yaml:"strategy"`
 	Steps []step `yaml:"steps"`
+
+	// raw is the job's YAML without its comments, for what the fields above
+	// do not hold (secrets referenced anywhere).
+	raw string
 }
 
 type step struct {
-	Uses string            `yaml:"uses"`
-	Run  string            `yaml:"run"`
-	With map[string]string `yaml:"with"`
-	Env  map[string]string `yaml:"env"`
+	Name             string            `yaml:"name"`
+	Uses             string            `yaml:"uses"`
+	Run              string            `yaml:"run"`
+	WorkingDirectory string            `yaml:"working-directory"`
+	With             map[string]string `yaml:"with"`
+	Env              map[string]string `yaml:"env"`
+}
+
+// perms is a permissions block, scope -> level; read-all and write-all
+// become {"*": "read"} and {"*": "write"}. nil: the key is absent (the job
+// inherits the workflow's, or the caller's, permissions).
+type perms map[string]string
+
+func (p *perms) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "read-all":
+			*p = perms{"*": "read"}
+		case "write-all":
+			*p = perms{"*": "write"}
+		default:
+			return fmt.Errorf("line %d: permissions %q: want a mapping, read-all or write-all", n.Line, n.Value)
+		}
+		return nil
+	}
+	var m map[string]string
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	*p = m
+	return nil
+}
+
+// stringList is a string or a list of strings (needs:).
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = stringList{n.Value}
+		return nil
+	}
+	var s []string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*l = s
+	return nil
 }
 
 // scripts is every run script of the job.
@@ -919,11 +1934,55 @@ func readWorkflow(t *testing.T, file string) *workflow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wf workflow
-	if err := yaml.Unmarshal(data, &wf); err != nil {
+	wf, err := parseWorkflow(data)
+	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	return &wf
+	return wf
+}
+
+// parseWorkflow reads a workflow, and each job's YAML without comments
+// into its raw.
+func parseWorkflow(data []byte) (*workflow, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	var wf workflow
+	if err := doc.Decode(&wf); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return &wf, nil
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "jobs" || top.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		jobs := top.Content[i+1]
+		for k := 0; k+1 < len(jobs.Content); k += 2 {
+			j := wf.Jobs[jobs.Content[k].Value]
+			if j == nil {
+				continue
+			}
+			n := jobs.Content[k+1]
+			dropComments(n)
+			raw, err := yaml.Marshal(n)
+			if err != nil {
+				return nil, err
+			}
+			j.raw = string(raw)
+		}
+	}
+	return &wf, nil
+}
+
+func dropComments(n *yaml.Node) {
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		dropComments(c)
+	}
 }
 
 // flagValue is the value given to a flag (--name V or --name=V), "" if absent.
