@@ -11,8 +11,10 @@ var (
 	versionChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$`)
 	// target: lowercase words joined by single dashes or dots (ubuntu-hwe-5.4).
 	targetChars = regexp.MustCompile(`^[a-z0-9]+([.-][a-z0-9]+)*$`)
-	// builderimage: a docker reference, optional tag and digest.
-	imageChars = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	// builderimage: a docker reference: an optional registry host with a
+	// port (localhost:5000/), the name, optional tag and digest. Whether it
+	// may name a registry is image.go's policy.
+	imageChars = regexp.MustCompile(`^([a-z0-9]+([.-][a-z0-9]+)*:[0-9]{1,5}/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 	// gccversion: 12, 12.2 or 12.2.0
 	gccChars = regexp.MustCompile(`^[0-9]{1,2}(\.[0-9]{1,2}){0,2}$`)
 	// kernelurls: http(s), no userinfo, query, fragment, quotes, spaces or shell syntax.
@@ -27,12 +29,16 @@ var (
 
 const maxURLLen = 2048
 
+// MaxKernelURLs is the most header URLs a kernel config may list (the
+// targets that need most need 6).
+const MaxKernelURLs = 16
+
 // ValidGCCVersion tells whether s is a gcc version dbg accepts (12, 12.2,
 // 12.2.0): it reaches the build script as /usr/bin/gcc-<s>.
 func ValidGCCVersion(s string) bool { return gccChars.MatchString(s) }
 
 // ValidImage tells whether s is an image reference dbg accepts.
-func ValidImage(s string) bool { return len(s) <= 255 && imageChars.MatchString(s) }
+func ValidImage(s string) bool { return len(s) <= MaxImageLen && imageChars.MatchString(s) }
 
 // ValidRelease tells whether s is a kernel release dbg accepts, as
 // kernelrelease or as a `uname -r` read from kernel headers.

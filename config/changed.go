@@ -26,14 +26,24 @@ type Changes struct {
 	Versions map[string]bool
 }
 
-// ChangedSince compares the config dir in the working tree with ref (git).
-func ChangedSince(ctx context.Context, dir, ref string) (*Changes, error) {
+// ErrBadRevision is wrapped by ChangedSince's refusal of a revision that
+// git would read as an option. It is a usage error.
+var ErrBadRevision = Classed(ErrUsage, "bad revision")
+
+// ChangedSince compares the config dir in the working tree with ref (git),
+// judging driverversions.yaml, now and at ref, by o. ref reaches git only
+// after --end-of-options, and one that starts with "-" is refused before
+// git runs (ErrBadRevision).
+func (o LoadOptions) ChangedSince(ctx context.Context, dir, ref string) (*Changes, error) {
+	if ref == "" || strings.HasPrefix(ref, "-") {
+		return nil, fmt.Errorf("%w %q: a git revision (a commit, branch or tag) cannot be empty or start with \"-\"", ErrBadRevision, ref)
+	}
 	top, err := git(ctx, dir, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return nil, err
 	}
 	top = strings.TrimSpace(top)
-	out, err := git(ctx, dir, "diff", "--name-status", "-M", "--no-color", "-z", ref, "--", ".")
+	out, err := git(ctx, dir, "diff", "--name-status", "-M", "--no-color", "-z", "--end-of-options", ref, "--", ".")
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +67,7 @@ func ChangedSince(ctx context.Context, dir, ref string) (*Changes, error) {
 	dvPath := filepath.Join(dir, DriverVersionsFile)
 	if ch.Configs[dvPath] {
 		delete(ch.Configs, dvPath)
-		err = ch.driverVersions(ctx, dir, ref)
+		err = ch.driverVersions(ctx, dir, ref, o)
 	}
 	return ch, err
 }
@@ -110,8 +120,8 @@ func (ch *Changes) add(d diffEntry, top, absDir, dir string) {
 // driverVersions compares driverversions.yaml now and at ref: the driver
 // versions and kinds the window selects (WindowMoved), and the source of
 // every version listed in both (Versions).
-func (ch *Changes) driverVersions(ctx context.Context, dir, ref string) error {
-	now, err := LoadDriverVersions(filepath.Join(dir, DriverVersionsFile))
+func (ch *Changes) driverVersions(ctx context.Context, dir, ref string, o LoadOptions) error {
+	now, err := o.LoadDriverVersions(filepath.Join(dir, DriverVersionsFile))
 	if err != nil {
 		return err
 	}
@@ -119,12 +129,12 @@ func (ch *Changes) driverVersions(ctx context.Context, dir, ref string) error {
 	if err != nil {
 		return err
 	}
-	old, err := git(ctx, dir, "show", ref+":"+strings.TrimSpace(prefix)+DriverVersionsFile)
+	old, err := git(ctx, dir, "show", "--end-of-options", ref+":"+strings.TrimSpace(prefix)+DriverVersionsFile)
 	if err != nil {
 		ch.WindowMoved = true // the file is new: everything is new
 		return nil
 	}
-	before, probs := DecodeDriverVersions(DriverVersionsFile+"@"+ref, []byte(old))
+	before, probs := o.DecodeDriverVersions(DriverVersionsFile+"@"+ref, []byte(old))
 	if probs.Err() != nil {
 		ch.WindowMoved = true
 		return nil

@@ -43,7 +43,12 @@ type Crawled struct {
 // the current lowercase or the older capitalised format, kernelversion a
 // string or an integer) and validates every entry as dbg validate would.
 // distros, when non-empty, keeps only those distros (case-insensitively).
-func FromCrawler(r io.Reader, arch Arch, distros []string) (*Crawled, error) {
+// Targets the older output spells otherwise than falcoctl are renamed
+// (CrawlerTarget: oracle6, oracle7, oracle8 become ol, see
+// legacyKernelVersion), and a kernel for which no consumer asks for any
+// artifact (Kernel.Wants: an ol UEK kernel too old for the probe) is
+// skipped.
+func (o LoadOptions) FromCrawler(r io.Reader, arch Arch, distros []string) (*Crawled, error) {
 	var doc map[string][]crawlerEntry
 	if err := json.NewDecoder(r).Decode(&doc); err != nil {
 		return nil, fmt.Errorf("decode kernel-crawler output: %w", err)
@@ -55,8 +60,8 @@ func FromCrawler(r io.Reader, arch Arch, distros []string) (*Crawled, error) {
 			continue
 		}
 		for _, e := range entries {
-			c.Targets[e.Target] = true
-			k, reason := e.kernel(arch)
+			c.Targets[CrawlerTarget(e.Target)] = true
+			k, reason := e.kernel(arch, o)
 			if reason == "" && seen[k.ID()] {
 				reason = "duplicate entry"
 			}
@@ -74,21 +79,48 @@ func FromCrawler(r io.Reader, arch Arch, distros []string) (*Crawled, error) {
 }
 
 // kernel converts an entry; a non-empty reason says why it was skipped.
-func (e crawlerEntry) kernel(arch Arch) (*Kernel, string) {
+func (e crawlerEntry) kernel(arch Arch, o LoadOptions) (*Kernel, string) {
 	kv, err := crawlerVersion(e.KernelVersion)
 	if err != nil {
 		return nil, "invalid kernelversion"
 	}
+	target := CrawlerTarget(e.Target)
+	if target != e.Target {
+		kv = legacyKernelVersion(target, e.KernelRelease, kv)
+	}
 	urls := append([]string(nil), e.Headers...)
 	sort.Strings(urls)
 	k := &Kernel{
-		KernelRelease: e.KernelRelease, KernelVersion: kv, Target: e.Target,
+		KernelRelease: e.KernelRelease, KernelVersion: kv, Target: target,
 		Architecture: arch, KernelURLs: urls, KernelConfigData: e.KernelConfigData,
 	}
-	if probs := k.Validate(); len(probs) > 0 {
+	if probs := k.validate(o, nil); len(probs) > 0 {
 		return nil, skipReason(probs[0])
 	}
+	if !k.Wants(Module) && !k.Wants(Probe) {
+		return nil, uekTooOld
+	}
 	return k, ""
+}
+
+// uekTooOld is the skip reason of an Oracle Linux UEK kernel older than
+// the probe's minimum: falcoctl asks UEK hosts for no module (Kernel.Wants),
+// so nothing would ever be downloaded for it.
+const uekTooOld = "UEK kernel too old for the probe"
+
+// legacyKernelVersion is the kernelversion falcoctl computes for a kernel
+// of the older crawler's oracle6/7/8 targets (now ol). falcoctl takes the
+// number after '#' in `uname -v` (generic.go FixupKernel); the older
+// crawler wrote 1 for every Oracle kernel without looking, while UEK
+// kernels say #2 (Linux 5.15.0-100.96.32.el8uek.x86_64 #2 SMP ...), which
+// the crawler has written for ol UEK kernels since May 2023. So a UEK
+// kernel's default 1 becomes 2: the config is then the one today's crawler
+// output makes for the same kernel. Any other value is kept.
+func legacyKernelVersion(target, release, kv string) string {
+	if target == "ol" && strings.Contains(release, "uek") && kv == "1" {
+		return "2"
+	}
+	return kv
 }
 
 func crawlerVersion(raw json.RawMessage) (string, error) {
@@ -112,6 +144,8 @@ func skipReason(p Problem) string {
 		return "kernel too old"
 	case p.Field == "kernelconfigdata":
 		return "missing kernelconfigdata"
+	case p.Field == "kernelurls" && strings.Contains(p.Msg, "more than the"):
+		return "too many header URLs"
 	case strings.HasPrefix(p.Field, "kernelurls"):
 		return "missing or invalid header URLs"
 	}

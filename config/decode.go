@@ -121,7 +121,7 @@ func (k *Kernel) decodeMapping(root *yaml.Node) Problems {
 			continue
 		}
 		if !isKernelKey(name) {
-			at(key, name, "unknown key (known keys: "+strings.Join(kernelKeys, ", ")+")")
+			at(key, shownField(name), "unknown key (known keys: "+strings.Join(kernelKeys, ", ")+")")
 			continue
 		}
 		k.pos[name] = position{val.Line, val.Column}

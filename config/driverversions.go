@@ -1,6 +1,9 @@
 package config
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -45,6 +48,10 @@ type DriverVersions struct {
 	Window   int             `yaml:"window"`
 	Source   string          `yaml:"source"`
 	Versions []DriverVersion `yaml:"versions"`
+	// Registries are those kernel configs may take their builderimage
+	// from (image.go), each a host with an optional port and path prefix
+	// (ghcr.io/falcosecurity); none by default.
+	Registries []string `yaml:"registries,omitempty"`
 }
 
 // SourceURL is the driver source tarball URL of version.
@@ -77,8 +84,8 @@ func (dv *DriverVersions) Sorted() []DriverVersion {
 
 // LoadDriverVersions reads and validates path. Problems are returned as an
 // error wrapping ErrInvalid that lists them all.
-func LoadDriverVersions(path string) (*DriverVersions, error) {
-	dv, probs := ReadDriverVersions(path)
+func (o LoadOptions) LoadDriverVersions(path string) (*DriverVersions, error) {
+	dv, probs := o.ReadDriverVersions(path)
 	if err := probs.Err(); err != nil {
 		return nil, err
 	}
@@ -86,28 +93,36 @@ func LoadDriverVersions(path string) (*DriverVersions, error) {
 }
 
 // ReadDriverVersions reads path and returns the file and all its problems
-// (a missing or unreadable file is a problem too).
-func ReadDriverVersions(path string) (*DriverVersions, Problems) {
+// (a missing or unreadable file is a problem too). A path that is a
+// symbolic link, or whose folder (the config dir) is one, is refused and
+// not read.
+func (o LoadOptions) ReadDriverVersions(path string) (*DriverVersions, Problems) {
+	for _, p := range []string{filepath.Dir(path), path} {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, Problems{{Path: p, Msg: symlinkRefused}}
+		}
+	}
 	data, err := readLimited(path)
 	if err != nil {
 		return nil, Problems{{Path: path, Msg: err.Error()}}
 	}
-	return DecodeDriverVersions(path, data)
+	return o.DecodeDriverVersions(path, data)
 }
 
 // DecodeDriverVersions parses a driverversions.yaml strictly and validates it.
-func DecodeDriverVersions(path string, data []byte) (*DriverVersions, Problems) {
+func (o LoadOptions) DecodeDriverVersions(path string, data []byte) (*DriverVersions, Problems) {
 	root, p := parseMapping(path, data)
 	if p != nil {
 		return nil, Problems{*p}
 	}
 	dv := &DriverVersions{Window: DefaultWindow, Source: DefaultSource}
-	probs := strictKeys(path, root, "window", "source", "versions")
+	probs := strictKeys(path, root, "window", "source", "versions", "registries")
 	if err := root.Decode(dv); err != nil {
 		return nil, append(probs, Problem{Path: path, Msg: "invalid value: " + strings.TrimPrefix(err.Error(), "yaml: ")})
 	}
 	probs = append(probs, versionKeys(path, root)...)
-	probs = append(probs, dv.validate(path)...)
+	probs = append(probs, registryProblems(path, root)...)
+	probs = append(probs, dv.validate(path, o)...)
 	probs.Sort()
 	return dv, probs
 }
@@ -127,9 +142,9 @@ func strictKeys(path string, n *yaml.Node, allowed ...string) Problems {
 		key := n.Content[i]
 		switch {
 		case seen[key.Value]:
-			ps = append(ps, Problem{Path: path, Line: key.Line, Col: key.Column, Field: key.Value, Msg: "key defined twice"})
+			ps = append(ps, Problem{Path: path, Line: key.Line, Col: key.Column, Field: shownField(key.Value), Msg: "key defined twice"})
 		case !contains(allowed, key.Value):
-			ps = append(ps, Problem{Path: path, Line: key.Line, Col: key.Column, Field: key.Value, Msg: "unknown key (known keys: " + strings.Join(allowed, ", ") + ")"})
+			ps = append(ps, Problem{Path: path, Line: key.Line, Col: key.Column, Field: shownField(key.Value), Msg: "unknown key (known keys: " + strings.Join(allowed, ", ") + ")"})
 		}
 		seen[key.Value] = true
 	}

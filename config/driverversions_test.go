@@ -51,7 +51,7 @@ versions:
 func TestDriverVersionsProblems(t *testing.T) {
 	tests := []struct{ name, content, want string }{
 		{"unknown key", "versions: [{version: 1.0.0, kinds: [module]}]\ncolour: 1\n",
-			"dv.yaml:2:1: colour: unknown key (known keys: window, source, versions)"},
+			"dv.yaml:2:1: colour: unknown key (known keys: window, source, versions, registries)"},
 		{"unknown entry key", "versions:\n  - {version: 1.0.0, kinds: [module], output: x}\n",
 			"dv.yaml:2:39: output: unknown key (known keys: version, kinds, prerelease, sha256)"},
 		{"sha256 too short", "versions:\n  - {version: 1.0.0, kinds: [module], sha256: abc123}\n",

@@ -8,12 +8,12 @@ import (
 	"github.com/blang/semver/v4"
 )
 
-func (dv *DriverVersions) validate(path string) Problems {
+func (dv *DriverVersions) validate(path string, o LoadOptions) Problems {
 	var ps Problems
 	if dv.Window < 1 {
 		ps = append(ps, Problem{Path: path, Field: "window", Msg: fmt.Sprintf("must be at least 1, got %d", dv.Window)})
 	}
-	if msg := checkSource(dv.Source); msg != "" {
+	if msg := o.checkSource(dv.Source); msg != "" {
 		ps = append(ps, Problem{Path: path, Field: "source", Msg: msg})
 	}
 	if len(dv.Versions) == 0 {
@@ -92,13 +92,16 @@ func (dv *DriverVersions) Warnings(path string) Problems {
 	return ps
 }
 
-func checkSource(src string) string {
+func (o LoadOptions) checkSource(src string) string {
 	if !strings.Contains(src, "{version}") {
 		return fmt.Sprintf("%q must contain {version}", src)
 	}
 	u, err := url.Parse(strings.ReplaceAll(src, "{version}", "0.0.0"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "" {
 		return fmt.Sprintf("%q must be an absolute http(s) URL", src)
+	}
+	if msg := o.checkHost(u.Hostname()); msg != "" {
+		return fmt.Sprintf("%q: %s", src, msg)
 	}
 	return ""
 }

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -21,11 +23,19 @@ const DriverVersionsFile = "driverversions.yaml"
 // Load reads and validates every kernel config below dir/<arch>/. It returns
 // the valid kernels sorted by path, and every problem found in any file. The
 // error is for I/O failures only (an unreadable folder), not for bad configs.
-func Load(ctx context.Context, dir string) ([]*Kernel, Problems, error) {
+//
+// Builder images may come from the registries listed in
+// dir/driverversions.yaml (its valid entries; the file's own problems are
+// ReadDriverVersions') and from allowRegistries (--allow-registry). Configs
+// whose artifacts would get the same GitHub asset name (AssetName) are
+// invalid, every one of them. Symbolic links anywhere in dir, dir included,
+// are refused, never followed.
+func (o LoadOptions) Load(ctx context.Context, dir string, allowRegistries ...string) ([]*Kernel, Problems, error) {
 	paths, probs, err := listConfigs(dir)
 	if err != nil {
 		return nil, nil, err
 	}
+	registries := append(dirRegistries(dir), allowRegistries...)
 	sort.Strings(paths)
 	kernels := make([]*Kernel, len(paths))
 	fileProbs := make([]Problems, len(paths))
@@ -36,13 +46,14 @@ func Load(ctx context.Context, dir string) ([]*Kernel, Problems, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			kernels[i], fileProbs[i] = loadFile(p)
+			kernels[i], fileProbs[i] = loadFile(p, registries, o)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, fmt.Errorf("load configs in %s: %w", dir, err)
 	}
+	assetCollisions(kernels, fileProbs)
 	for _, fp := range fileProbs {
 		probs = append(probs, fp...)
 	}
@@ -52,9 +63,23 @@ func Load(ctx context.Context, dir string) ([]*Kernel, Problems, error) {
 	return valid, probs, nil
 }
 
+// dirRegistries are the valid registries: entries of dir's
+// driverversions.yaml; none when it cannot be read.
+func dirRegistries(dir string) []string {
+	dv, _ := ReadDriverVersions(filepath.Join(dir, DriverVersionsFile))
+	if dv == nil {
+		return nil
+	}
+	return ValidRegistries(dv.Registries)
+}
+
 // listConfigs finds dir/<arch>/*.yaml and reports misplaced files.
 func listConfigs(dir string) ([]string, Problems, error) {
 	var l configListing
+	if fi, err := os.Lstat(filepath.Clean(dir)); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		l.misplaced(dir, symlinkRefused)
+		return nil, l.probs, nil
+	}
 	if err := l.list(dir, l.topEntry); err != nil {
 		return nil, nil, err
 	}
@@ -75,11 +100,49 @@ func (l *configListing) list(dir string, entry func(path string, e fs.DirEntry) 
 		return fmt.Errorf("read config dir: %w", err)
 	}
 	for _, e := range entries {
-		if err := entry(filepath.Join(dir, e.Name()), e); err != nil {
-			return err
+		path := filepath.Join(dir, e.Name())
+		switch {
+		case unsafeName(e.Name()):
+			l.misplaced(filepath.Join(dir, strconv.Quote(e.Name())), "file name has control or bidirectional-text characters (shown escaped): rename it")
+		case e.Type()&fs.ModeSymlink != 0:
+			l.misplaced(path, symlinkRefused)
+		default:
+			if err := entry(path, e); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// symlinkRefused is the problem of a symbolic link in the config dir.
+const symlinkRefused = "is a symbolic link: links are refused in the config dir, never followed (commit the file or folder itself)"
+
+// shownField is a key of a config file as a problem shows it: quoted, with
+// its bytes escaped, when unsafeName says it would not show as it is.
+func shownField(key string) string {
+	if unsafeName(key) {
+		return strconv.Quote(key)
+	}
+	return key
+}
+
+// unsafeName tells whether a file name has bytes that a terminal or a CI
+// log would not show as they are: ASCII control characters (below 0x20,
+// 0x7f), Unicode bidirectional-text controls, or invalid UTF-8.
+func unsafeName(name string) bool {
+	if !utf8.ValidString(name) {
+		return true
+	}
+	for _, r := range name {
+		switch {
+		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0: // C0, DEL, C1
+			return true
+		case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return true // ALM, LRM, RLM, LRE..RLO, LRI..PDI
+		}
+	}
+	return false
 }
 
 // misplaced reports the file at path.
@@ -105,11 +168,9 @@ func (l *configListing) topEntry(path string, e fs.DirEntry) error {
 }
 
 // archEntry takes a .yaml file of an architecture folder as a kernel
-// config; links, folders and .yml files are misplaced there.
+// config; folders and .yml files are misplaced there (list refused links).
 func (l *configListing) archEntry(path string, e fs.DirEntry) error {
 	switch {
-	case e.Type()&fs.ModeSymlink != 0:
-		l.misplaced(path, "symbolic links are not allowed in the config dir")
 	case e.IsDir():
 		l.misplaced(path, "unexpected folder: configs live directly in the architecture folder")
 	case strings.HasSuffix(e.Name(), ".yaml"):
@@ -126,7 +187,7 @@ func isYAML(name string) bool {
 
 // loadFile reads, decodes and validates one config and checks that its
 // folder and file name agree with its content.
-func loadFile(path string) (*Kernel, Problems) {
+func loadFile(path string, registries []string, o LoadOptions) (*Kernel, Problems) {
 	data, err := readLimited(path)
 	if err != nil {
 		return nil, Problems{{Path: path, Msg: err.Error()}}
@@ -135,7 +196,7 @@ func loadFile(path string) (*Kernel, Problems) {
 	if k == nil {
 		return nil, probs
 	}
-	probs = append(probs, k.Validate()...)
+	probs = append(probs, k.validate(o, registries)...)
 	probs = append(probs, k.checkLocation(nameFieldsOK(probs))...)
 	return k, probs
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/falcosecurity/driverkit/pkg/kernelrelease"
 )
@@ -49,6 +50,69 @@ func ParseKind(s string) (Kind, error) {
 // The fields are taken verbatim; never parse a file name back into fields.
 func FileName(k *Kernel, kind Kind) string {
 	return DriverName + "_" + k.Target + "_" + k.KernelRelease + "_" + k.KernelVersion + kind.Ext()
+}
+
+// AssetName is the name an artifact file gets as a GitHub Release asset
+// (the publisher's GitHub target uploads it so): every character outside
+// [A-Za-z0-9._-] becomes '.', as GitHub itself would rename it
+// (falco_cos_6.1.58+_1.ko is uploaded as falco_cos_6.1.58._1.ko). Two
+// files of one release with the same asset name cannot both keep it, so
+// Load refuses configs whose artifacts would share one.
+func AssetName(file string) string {
+	return strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			return c
+		}
+		return '.'
+	}, file)
+}
+
+// assetCollisions adds a problem to the file of every kernel whose artifact
+// of some kind would get the GitHub asset name (AssetName) of another
+// kernel's artifact of that kind and architecture (one release holds one
+// <driver version>/<arch>), naming every file of the set: publishing one
+// would squat the other's name. Exact duplicates (the same file name) are
+// dropInvalid's. Kernels whose name fields or architecture are invalid
+// have no artifact name and do not take part. kernels and probs are
+// indexed alike (Load's per-file results, in path order).
+func assetCollisions(kernels []*Kernel, probs []Problems) {
+	type key struct {
+		arch Arch
+		name string
+	}
+	groups := map[key][]int{}
+	var order []key
+	for i, k := range kernels {
+		if k == nil || !nameFieldsOK(probs[i]) || k.Architecture.Machine() == "" {
+			continue
+		}
+		for _, kind := range Kinds {
+			g := key{k.Architecture, AssetName(FileName(k, kind))}
+			if groups[g] == nil {
+				order = append(order, g)
+			}
+			groups[g] = append(groups[g], i)
+		}
+	}
+	reported := map[string]bool{} // the sets already reported, by their files
+	for _, g := range order {
+		members := groups[g]
+		files, names := make([]string, len(members)), map[string]bool{}
+		for j, i := range members {
+			files[j] = kernels[i].Path
+			names[FileName(kernels[i], Module)] = true
+		}
+		set := strings.Join(files, ", ")
+		if len(names) < 2 || reported[set] {
+			continue
+		}
+		reported[set] = true
+		for _, i := range members {
+			probs[i] = append(probs[i], Problem{Path: kernels[i].Path, Msg: fmt.Sprintf(
+				"GitHub asset name %s (every character outside [A-Za-z0-9._-] becomes '.') is that of the artifacts of %d configs, which cannot all be published: %s",
+				g.name, len(members), set)})
+		}
+	}
 }
 
 // keyRoot is the folder every object key starts in, in the bucket and in

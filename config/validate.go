@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/blang/semver/v4"
@@ -27,7 +28,12 @@ var targetsNeedingConfig = map[string]bool{"vanilla": true, "minikube": true, "f
 // Decode, for a key the file lacks. A key Decode reported (missing, or a
 // value of the wrong shape) is not reported again; a key the file gives
 // with an empty value has that value checked.
-func (k *Kernel) Validate() Problems {
+//
+// registries are those the builder image may come from (image.go): none
+// by default, so that only local names pass unless a caller says which
+// registries are allowed (Load: driverversions.yaml's and --allow-registry).
+// o says which URL hosts are allowed (LoadOptions).
+func (k *Kernel) validate(o LoadOptions, registries []string) Problems {
 	var ps Problems
 	add := func(field, msg string) { ps = append(ps, k.problem(field, msg)) }
 	if k.check("architecture", k.Architecture == "", add) && k.Architecture.Machine() == "" {
@@ -38,10 +44,12 @@ func (k *Kernel) Validate() Problems {
 	if k.check("kernelversion", k.KernelVersion == "", add) && !versionChars.MatchString(k.KernelVersion) {
 		add("kernelversion", fmt.Sprintf("%q has characters outside [A-Za-z0-9._+~-] or is longer than 64", k.KernelVersion))
 	}
-	k.validateURLs(add)
+	k.validateURLs(add, o)
 	k.validateConfigData(add)
-	if k.BuilderImage != "" && !imageChars.MatchString(k.BuilderImage) {
-		add("builderimage", fmt.Sprintf("%q is not a valid image reference (lowercase name, optional :tag and @sha256:digest)", k.BuilderImage))
+	if k.BuilderImage != "" {
+		if msg := checkImage(k.BuilderImage, registries); msg != "" {
+			add("builderimage", msg)
+		}
 	}
 	if k.GCCVersion != "" && !gccChars.MatchString(k.GCCVersion) {
 		add("gccversion", fmt.Sprintf("%q is not a gcc version like 12 or 12.2.0", k.GCCVersion))
@@ -97,8 +105,12 @@ func (k *Kernel) validateRelease(add func(field, msg string)) {
 	}
 }
 
-func (k *Kernel) validateURLs(add func(field, msg string)) {
+func (k *Kernel) validateURLs(add func(field, msg string), o LoadOptions) {
 	if !k.check("kernelurls", len(k.KernelURLs) == 0, add) {
+		return
+	}
+	if len(k.KernelURLs) > MaxKernelURLs {
+		add("kernelurls", fmt.Sprintf("lists %d header URLs, more than the %d allowed", len(k.KernelURLs), MaxKernelURLs))
 		return
 	}
 	if min := MinimumURLs(k.Target); len(k.KernelURLs) < min {
@@ -106,7 +118,7 @@ func (k *Kernel) validateURLs(add func(field, msg string)) {
 	}
 	seen := map[string]bool{}
 	for i, u := range k.KernelURLs {
-		if msg := checkURL(u); msg != "" {
+		if msg := o.checkURL(u); msg != "" {
 			add(urlField(i), msg)
 		} else if seen[u] {
 			add(urlField(i), fmt.Sprintf("%q is listed twice", u))
@@ -115,7 +127,13 @@ func (k *Kernel) validateURLs(add func(field, msg string)) {
 	}
 }
 
-func checkURL(u string) string {
+// checkURL says what is wrong with a header URL ("" when nothing is): its
+// characters, its host (checkHost), a last path segment "." or ".." (it
+// names the file in the build container), a segment that is "." or ".."
+// once percent-decoded (%2e, %2f: never in a real package URL). A plain
+// ".." inside the path is allowed: kernel-crawler's Amazon Linux URLs
+// climb from the repository to its blobstore that way.
+func (o LoadOptions) checkURL(u string) string {
 	if len(u) > maxURLLen || !urlChars.MatchString(u) {
 		return fmt.Sprintf("%q must be an absolute http(s) URL of at most %d characters from [A-Za-z0-9._~:/%%+-] (no spaces, quotes, query or credentials)", u, maxURLLen)
 	}
@@ -123,8 +141,31 @@ func checkURL(u string) string {
 	if err != nil || parsed.Host == "" || parsed.Hostname() == "" {
 		return fmt.Sprintf("%q has no host", u)
 	}
+	if msg := o.checkHost(parsed.Hostname()); msg != "" {
+		return fmt.Sprintf("%q: %s", u, msg)
+	}
+	// path.Base, as grid names the file, skips trailing slashes.
+	if seg := path.Base(parsed.Path); parsed.Path != "" && isDotSegment(seg) {
+		return fmt.Sprintf("%q ends in a %q path segment: a header URL must name a file", u, seg)
+	}
+	for _, raw := range strings.Split(parsed.EscapedPath(), "/") {
+		if !strings.Contains(raw, "%") {
+			continue
+		}
+		decoded, err := url.PathUnescape(raw)
+		if err != nil {
+			return fmt.Sprintf("%q has an invalid percent-encoding", u)
+		}
+		for _, seg := range strings.Split(decoded, "/") {
+			if isDotSegment(seg) {
+				return fmt.Sprintf("%q has a percent-encoded %q path segment (%s)", u, seg, raw)
+			}
+		}
+	}
 	return ""
 }
+
+func isDotSegment(s string) bool { return s == "." || s == ".." }
 
 func (k *Kernel) validateConfigData(add func(field, msg string)) {
 	if k.KernelConfigData == "" {

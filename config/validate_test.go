@@ -135,7 +135,7 @@ func TestValidationRules(t *testing.T) {
 			"x86_64/debian_5.15.0-1019-aws_21~20.04.1.yaml:6:3: kernelurls: target debian needs at least 3 header URLs, got 2"}},
 		{"bad builder image", goodName, goodUbuntu + "builderimage: \"Img; rm -rf /\"\n", []string{
 			goodName + ":8:15: builderimage: \"Img; rm -rf /\" is not a valid image reference (lowercase name, optional :tag and @sha256:digest)"}},
-		{"good builder image and gcc", goodName, goodUbuntu + "builderimage: docker.io/falcosecurity/driverkit-builder:v0.22.1\ngccversion: 12.2.0\n", nil},
+		{"good builder image and gcc", goodName, goodUbuntu + "builderimage: dbg-builder:bookworm-amd64\ngccversion: 12.2.0\n", nil},
 		{"bad gcc", goodName, goodUbuntu + "gccversion: twelve\n", []string{
 			goodName + ":8:13: gccversion: \"twelve\" is not a gcc version like 12 or 12.2.0"}},
 		{"file name mismatch", "x86_64/ubuntu-aws_5.15.0-1019-aws_1.yaml", goodUbuntu, []string{

@@ -82,7 +82,8 @@ func benchLab(b *testing.B) (lab *gridtest.Lab, image, libs, dir string) {
 }
 
 func benchBuildOnce(b *testing.B, lab *gridtest.Lab, libs, dir, image string, jobs int) {
-	kernels, probs, err := config.Load(b.Context(), dir)
+	load := config.LoadOptions{AllowPrivateURLs: true} // the lab serves from 127.0.0.1
+	kernels, probs, err := load.Load(b.Context(), dir)
 	if err != nil || len(probs) > 0 {
 		b.Fatal(err, probs)
 	}
@@ -91,7 +92,7 @@ func benchBuildOnce(b *testing.B, lab *gridtest.Lab, libs, dir, image string, jo
 		fmt.Sscan(v, &n)
 	}
 	kernels = kernels[:min(n, len(kernels))]
-	dv, err := config.LoadDriverVersions(filepath.Join(dir, config.DriverVersionsFile))
+	dv, err := load.LoadDriverVersions(filepath.Join(dir, config.DriverVersionsFile))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func benchBuildOnce(b *testing.B, lab *gridtest.Lab, libs, dir, image string, jo
 	if err != nil {
 		b.Fatal(err)
 	}
-	fetcher, err := NewFetcher(b.TempDir(), FetchOptions{})
+	fetcher, err := NewFetcher(b.TempDir(), FetchOptions{AllowPrivate: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func fakePlan(t *testing.T, n int) ([]Entry, *config.DriverVersions) {
 		}
 		kernels = append(kernels, k)
 	}
-	dv, probs := config.DecodeDriverVersions("dv.yaml", []byte("source: "+srv.URL+"/src/{version}.tar.gz\nversions: [{version: 1.0.0+driver, kinds: [module, probe]}]\n"))
+	dv, probs := config.LoadOptions{AllowPrivateURLs: true}.DecodeDriverVersions("dv.yaml", []byte("source: "+srv.URL+"/src/{version}.tar.gz\nversions: [{version: 1.0.0+driver, kinds: [module, probe]}]\n"))
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
@@ -57,7 +57,7 @@ func fakePlan(t *testing.T, n int) ([]Entry, *config.DriverVersions) {
 
 func fakeBuilder(t *testing.T, cmd []string, opts BuildOptions) (*Builder, string) {
 	t.Helper()
-	fetcher, err := NewFetcher(t.TempDir(), FetchOptions{})
+	fetcher, err := NewFetcher(t.TempDir(), FetchOptions{AllowPrivate: true}) // srv is on 127.0.0.1
 	if err != nil {
 		t.Fatal(err)
 	}

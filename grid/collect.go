@@ -1,8 +1,8 @@
 package grid
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,16 +13,20 @@ import (
 
 // collect turns what the container left in work (the container protocol
 // of wrapper.go) into results: it writes the logs, checks each artifact and
-// installs those that pass into the output folder.
+// installs those that pass into the output folder. Logs are streamed, never
+// held: each is read once while it is copied to its log file, keeping only
+// what the result needs (logScan).
 func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Result) []BuildResult {
 	hdir := filepath.Join(work, headersStep)
-	headersLog, _ := os.ReadFile(filepath.Join(hdir, logFile))
+	headersLog := filepath.Join(hdir, logFile)
 	status, err := readInt(filepath.Join(hdir, statusFile))
 	if err != nil || status != 0 {
-		reason := containerReason(res, "preparing kernel headers", status, err) + firstError(headersLog)
-		out := stepResults(steps, Failed, reason, false, 0)
+		what := containerReason(res, "preparing kernel headers", status, err)
+		out := stepResults(steps, Failed, what, false, 0)
 		for i := range out {
-			b.writeLog(&out[i], append(headersLog, res.Log...))
+			headers := newLogScan(0)
+			out[i].LogTail = b.writeLogParts(&out[i], logPart{path: headersLog, scan: headers}, logPart{data: res.Log})
+			out[i].Reason = what + headers.Reason()
 		}
 		return out
 	}
@@ -30,9 +34,16 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 	unameErr := checkUnameR(unameR, k)
 	out := make([]BuildResult, len(steps))
 	for i, s := range steps {
-		r := b.collectStep(k, s, filepath.Join(work, buildStep(i)), res, unameR, unameErr)
-		buildLog, _ := os.ReadFile(filepath.Join(work, buildStep(i), logFile))
-		b.writeLog(&r, append(append(headersLog, '\n'), buildLog...))
+		dir := filepath.Join(work, buildStep(i))
+		r := BuildResult{Entry: s.Entry}
+		build := newLogScan(0)
+		logTail := b.writeLogParts(&r, logPart{path: headersLog}, logPart{data: []byte{'\n'}}, logPart{path: filepath.Join(dir, logFile), scan: build})
+		log := r.Log
+		r = b.collectStep(k, s, dir, res, unameR, unameErr, build.Reason())
+		r.Log = log
+		if r.Status == Failed {
+			r.LogTail = logTail
+		}
 		out[i] = r
 	}
 	return out
@@ -40,7 +51,8 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 
 // collectStep is the result of one build: failed unless its script
 // succeeded and its artifact passes the checks.
-func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, unameR string, unameErr error) BuildResult {
+// logReason is firstError of the build's own log.
+func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, unameR string, unameErr error, logReason string) BuildResult {
 	status, err := readInt(filepath.Join(dir, statusFile))
 	ms, _ := readInt(filepath.Join(dir, msFile))
 	r := BuildResult{Entry: s.Entry, Duration: float64(ms) / 1000, SourceSHA256: s.sourceSHA256, UnameR: unameR}
@@ -49,8 +61,7 @@ func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, 
 		return r
 	}
 	if err != nil || status != 0 {
-		buildLog, _ := os.ReadFile(filepath.Join(dir, logFile))
-		return fail(containerReason(res, "building "+s.File, status, err) + firstError(buildLog))
+		return fail(containerReason(res, "building "+s.File, status, err) + logReason)
 	}
 	src := filepath.Join(dir, artifactFile)
 	if _, err := os.Stat(src); err != nil {
@@ -92,24 +103,81 @@ func containerReason(res Result, what string, status int, err error) string {
 	return fmt.Sprintf("%s: exit status %d", what, status)
 }
 
-// writeLog writes log as the log file of r and points r at it.
+// writeLog writes log as the log file of r and points r at it; a failed
+// r keeps its tail.
 func (b *Builder) writeLog(r *BuildResult, log []byte) {
-	p := logPath(b.opts.Out, r.Entry)
-	if config.WriteFile(p, log) == nil {
-		r.Log = p
-	}
+	tail := b.writeLogParts(r, logPart{data: log})
 	if r.Status == Failed {
-		r.LogTail = tail(log, 20)
+		r.LogTail = tail
 	}
 }
 
-func tail(data []byte, lines int) string {
-	data = bytes.TrimRight(data, "\n")
-	parts := strings.Split(string(data), "\n")
-	if len(parts) > lines {
-		parts = parts[len(parts)-lines:]
+// logPart is a piece of a build's log file: a file, streamed (one that is
+// missing or unreadable is empty, as a container that wrote nothing), or
+// bytes; scan, when set, reads that piece alone as well.
+type logPart struct {
+	path string
+	data []byte
+	scan *logScan
+}
+
+// writeLogParts copies parts, in order, into the log file of r (written
+// atomically) and points r at it. It returns the tail of the whole log
+// (tailLines lines), and fills each part's scan, even when the log file
+// cannot be written. Memory stays bounded whatever the logs' sizes.
+func (b *Builder) writeLogParts(r *BuildResult, parts ...logPart) string {
+	whole := newLogScan(tailLines)
+	copied := false
+	copyParts := func(w io.Writer) error {
+		copied = true
+		dst := &stickyWriter{w: w}
+		for _, part := range parts {
+			ws := []io.Writer{dst, whole}
+			if part.scan != nil {
+				ws = append(ws, part.scan)
+			}
+			copyPart(io.MultiWriter(ws...), part)
+		}
+		return dst.err
 	}
-	return strings.Join(parts, "\n")
+	p := logPath(b.opts.Out, r.Entry)
+	err := config.ReplaceFile(p, copyParts)
+	if !copied {
+		_ = copyParts(io.Discard) // the file could not be created: scan anyway
+	}
+	if err == nil {
+		r.Log = p
+	}
+	return whole.Tail()
+}
+
+// copyPart copies one part of a log into w.
+func copyPart(w io.Writer, part logPart) {
+	if part.path == "" {
+		_, _ = w.Write(part.data)
+		return
+	}
+	f, err := os.Open(part.path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(w, f)
+}
+
+// stickyWriter keeps the first error of w and drops what follows it, but
+// reports every write as done, so that the scans beside it in a
+// MultiWriter still see the whole log when the file cannot be written.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err == nil {
+		_, s.err = s.w.Write(p)
+	}
+	return len(p), nil
 }
 
 func readInt(path string) (int, error) {

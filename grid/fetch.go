@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/falcosecurity/dbg/grid/netpolicy"
 	"github.com/falcosecurity/dbg/grid/retry"
 )
 
@@ -41,11 +43,25 @@ type Fetcher struct {
 
 // FetchOptions configure a Fetcher; zero values take the defaults.
 type FetchOptions struct {
-	Client   *http.Client  // default: dial, TLS and response-header timeouts (30s), no overall timeout
+	// Client, when set, is used as it is: the address policy is its
+	// maker's (netpolicy.Policy.Client). Default: the download address
+	// policy (see AllowPrivate, Allow), dial, TLS and response-header
+	// timeouts (30s), no overall timeout.
+	Client   *http.Client
 	MaxSize  int64         // largest download accepted; default 4 GiB
 	Attempts int           // tries per URL for transient failures; default retry.Default's (4)
 	Timeout  time.Duration // per attempt; default 15 min
 	Backoff  time.Duration // first retry delay, doubling, with jitter; default retry.Default's (1s)
+	// AllowPrivate lifts the download address policy: every address may be
+	// fetched, loopback and private ones too (labs and tests whose servers
+	// listen on 127.0.0.1; dbg's --allow-private-urls). By default only
+	// public addresses are (netpolicy.Public), checked when connecting and
+	// on every redirect; a refusal is a permanent *FetchError wrapping
+	// netpolicy.ErrRefused.
+	AllowPrivate bool
+	// Allow, when set, decides which addresses may be fetched instead
+	// (tests: 127.0.0.1 but not 127.0.0.2); it overrides AllowPrivate.
+	Allow func(netip.Addr) bool
 }
 
 // Blob is a cached download.
@@ -73,7 +89,7 @@ const (
 
 func (o FetchOptions) withDefaults() FetchOptions {
 	if o.Client == nil {
-		o.Client = defaultClient()
+		o.Client = defaultClient(o.policy())
 	}
 	if o.MaxSize <= 0 {
 		o.MaxSize = 4 << 30
@@ -88,6 +104,17 @@ func (o FetchOptions) withDefaults() FetchOptions {
 		o.Backoff = retry.Default().Base
 	}
 	return o
+}
+
+// policy is the download address policy the options ask for.
+func (o FetchOptions) policy() netpolicy.Policy {
+	switch {
+	case o.Allow != nil:
+		return netpolicy.Policy{Allow: o.Allow}
+	case o.AllowPrivate:
+		return netpolicy.Policy{Allow: netpolicy.Any}
+	}
+	return netpolicy.Policy{Allow: netpolicy.Public}
 }
 
 // NewFetcher creates dir (the cache root) if needed and checks that it is

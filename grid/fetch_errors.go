@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/falcosecurity/dbg/grid/netpolicy"
 	"github.com/falcosecurity/dbg/grid/retry"
 )
 
@@ -41,14 +42,16 @@ func (e *FetchError) Unwrap() error { return e.Err }
 
 // Permanent reports whether trying again cannot help: the server refused or
 // does not have the file (an answer retry.Status does not retry: 4xx other
-// than 408 and 429), the file is over the size cap, or the URL is not
-// http(s). Network errors, timeouts, 5xx, 408, 429 and context cancellation
-// are not permanent.
+// than 408 and 429), the file is over the size cap, the URL is not
+// http(s), or the download address policy refused the address or a
+// redirect (netpolicy.ErrRefused: the config's fault, never retried).
+// Network errors, timeouts, 5xx, 408, 429 and context cancellation are not
+// permanent.
 func (e *FetchError) Permanent() bool {
 	if e.Status != 0 {
 		return !retry.Status(e.Status)
 	}
-	return errors.Is(e.Err, ErrTooLarge) || errors.Is(e.Err, ErrUnsupportedURL)
+	return errors.Is(e.Err, ErrTooLarge) || errors.Is(e.Err, ErrUnsupportedURL) || errors.Is(e.Err, netpolicy.ErrRefused)
 }
 
 // verdict is the shared policy's word on another attempt: by status, with

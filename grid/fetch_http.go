@@ -10,23 +10,25 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/falcosecurity/dbg/grid/netpolicy"
 	"github.com/falcosecurity/dbg/grid/retry"
 )
 
 // defaultClient bounds each step of a request but not the transfer itself:
 // large packages on slow mirrors take long, and Timeout bounds an attempt.
-func defaultClient() *http.Client {
+// It connects only where policy allows (checked when dialling, on the
+// resolved address) and follows only the redirects policy allows.
+func defaultClient(policy netpolicy.Policy) *http.Client {
 	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
+	return policy.Client(dialer, &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   connectTimeout,
 		ResponseHeaderTimeout: connectTimeout,
 		ExpectContinueTimeout: time.Second,
 		MaxIdleConns:          100,
 		IdleConnTimeout:       90 * time.Second,
-	}}
+	})
 }
 
 // checkFetchURL accepts absolute http(s) URLs without credentials.

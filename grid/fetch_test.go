@@ -79,11 +79,15 @@ func script(body []byte, steps ...answer) reply {
 	}
 }
 
+// newTestFetcher makes a fetcher of the test servers, which listen on
+// 127.0.0.1: the address policy is lifted (AllowPrivate) unless opts
+// brings its own Allow.
 func newTestFetcher(t *testing.T, dir string, opts FetchOptions) *Fetcher {
 	t.Helper()
 	if opts.Backoff == 0 {
 		opts.Backoff = time.Millisecond
 	}
+	opts.AllowPrivate = opts.Allow == nil
 	f, err := NewFetcher(dir, opts)
 	if err != nil {
 		t.Fatal(err)

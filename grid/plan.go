@@ -43,7 +43,8 @@ type Options struct {
 // Plan crosses kernels with the selected driver versions and their kinds.
 // Without a driver-version filter the versions are the window (the newest
 // N); with one, every listed version that matches. Kernels too old for the
-// probe get no probe entry. Entries follow kernel order (kernels sorted by
+// probe get no probe entry, and Oracle Linux UEK kernels no module entry
+// (falcoctl never asks for one). Entries follow kernel order (kernels sorted by
 // config path), then driver version (newest first), then kind.
 //
 // A kernel is selected when it matches the filter and is kept by Only, or,
@@ -105,7 +106,7 @@ func kernelEntries(k *config.Kernel, versions []config.DriverVersion) []Entry {
 	var out []Entry
 	for _, v := range versions {
 		for _, kind := range config.Kinds {
-			if !v.Has(kind) || (kind == config.Probe && !k.SupportsProbe()) {
+			if !v.Has(kind) || !k.Wants(kind) {
 				continue
 			}
 			file := config.FileName(k, kind)

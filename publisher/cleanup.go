@@ -206,7 +206,7 @@ func cleanupVersion(ctx context.Context, t Target, prefixes []Prefix, d Decision
 	cv := CleanupVersion{DriverVersion: prefixes[0].DriverVersion, Kept: d.Keep, Reason: d.Reason}
 	for _, p := range prefixes {
 		cv.Arches = append(cv.Arches, p.Arch)
-		objs, err := t.List(ctx, p, false)
+		objs, err := t.List(ctx, p, Presence)
 		if err != nil {
 			return cv, err
 		}

@@ -211,7 +211,7 @@ func held(t *testing.T, target Target) []string {
 	}
 	var out []string
 	for _, p := range ps {
-		objs, err := target.List(t.Context(), p, true)
+		objs, err := target.List(t.Context(), p, Verify)
 		if err != nil {
 			t.Fatal(err)
 		}

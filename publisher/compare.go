@@ -37,7 +37,7 @@ type Extra struct {
 }
 
 // Compare learns what t holds in the plan's prefixes and in every other
-// prefix it has (one listing per prefix), and sorts it against the plan:
+// prefix it has (one Presence listing per prefix), and sorts it against the plan:
 // held objects are matched to plan entries by key, never by parsing file
 // names. Errors wrap config.ErrInfra or ErrUploadFailed.
 func Compare(ctx context.Context, t Target, plan []grid.Entry) (*Comparison, error) {
@@ -45,7 +45,7 @@ func Compare(ctx context.Context, t Target, plan []grid.Entry) (*Comparison, err
 	if err != nil {
 		return nil, err
 	}
-	holdings, err := Holdings(ctx, []Target{t}, prefixes)
+	holdings, err := Holdings(ctx, []Target{t}, prefixes, Presence)
 	if err != nil {
 		return nil, err
 	}

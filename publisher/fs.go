@@ -69,8 +69,9 @@ func (d *Dir) Prefixes(context.Context) ([]Prefix, error) {
 	return out, nil
 }
 
-// List hashes the prefix's files (a folder has no stored digests to trust).
-func (d *Dir) List(_ context.Context, p Prefix, _ bool) ([]Object, error) {
+// List lists the prefix's files; for digests it hashes them (a folder has
+// no stored digests to trust, and its bytes are local).
+func (d *Dir) List(_ context.Context, p Prefix, how Listing) ([]Object, error) {
 	dir := d.path(p.Key(""))
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -84,11 +85,20 @@ func (d *Dir) List(_ context.Context, p Prefix, _ bool) ([]Object, error) {
 		if !e.Type().IsRegular() || !IsArtifact(e.Name()) {
 			continue
 		}
-		sum, size, err := config.HashFile(filepath.Join(dir, e.Name()))
-		if err != nil {
+		o := Object{File: e.Name(), Location: p.Key(e.Name())}
+		if how == Presence {
+			info, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("list %s/%s: %w", d, p, err)
+			}
+			o.Size, o.Modified = info.Size(), info.ModTime()
+		} else if o.SHA256, o.Size, err = config.HashFile(filepath.Join(dir, e.Name())); err != nil {
 			return nil, fmt.Errorf("list %s/%s: %w", d, p, err)
 		}
-		out = append(out, Object{File: e.Name(), SHA256: sum, Size: size, Location: p.Key(e.Name())})
+		out = append(out, o)
 	}
 	return out, nil
 }
@@ -112,8 +122,22 @@ func (d *Dir) Put(_ context.Context, a Artifact, replace bool) error {
 	return nil
 }
 
-// WriteIndex writes the prefix's SHA256SUMS.
-func (d *Dir) WriteIndex(_ context.Context, p Prefix, objects []Object) error {
+// WriteIndex writes the prefix's SHA256SUMS; objects without a digest are
+// hashed (one that went away is left out).
+func (d *Dir) WriteIndex(ctx context.Context, p Prefix, objects []Object) error {
+	if needDigests(objects) {
+		var hashErr error
+		objects = fillFromIndex(ctx, d, p, objects, func(o Object) (string, bool) {
+			sum, _, err := config.HashFile(d.path(p.Key(o.File)))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				hashErr = err
+			}
+			return sum, err == nil
+		})
+		if hashErr != nil {
+			return fmt.Errorf("index %s/%s: %w", d, p, hashErr)
+		}
+	}
 	return config.WriteFile(d.path(p.Key(config.SumsFile)), SHA256SUMS(objects))
 }
 

@@ -17,7 +17,9 @@ import (
 // WriteIndex rewrites, in each release of p, the SHA256SUMS and index.json
 // assets for the release's share of objects (see github_layout.go), deletes
 // what failed uploads left, then publishes the draft releases. objects must
-// be files the releases hold, with the sizes they hold.
+// be files the releases hold, with the sizes they hold; one without a digest
+// keeps the entry of its release's current index.json that matches its
+// asset name and size (the index.json assets are read only then).
 func (g *GitHub) WriteIndex(ctx context.Context, p Prefix, objects []Object) error {
 	if err := g.writeIndex(ctx, p, objects); err != nil {
 		return fmt.Errorf("write index of %s to %s: %w", p, g, err)
@@ -32,6 +34,11 @@ func (g *GitHub) writeIndex(ctx context.Context, p Prefix, objects []Object) err
 	}
 	defer st.mu.Unlock()
 	st.dropPlans()
+	if needDigests(objects) {
+		if objects, err = g.fillFromIndexes(ctx, st, p, objects); err != nil {
+			return err
+		}
+	}
 	sums, indexes, err := ghIndexes(st, objects)
 	if err != nil {
 		return err
@@ -65,6 +72,28 @@ func (g *GitHub) writeIndex(ctx context.Context, p Prefix, objects []Object) err
 		}
 	}
 	return nil
+}
+
+// fillFromIndexes gives the objects without a digest the one their
+// release's index.json vouches for; the caller holds st.mu.
+func (g *GitHub) fillFromIndexes(ctx context.Context, st *ghPrefixState, p Prefix, objects []Object) ([]Object, error) {
+	known := map[string]ghIndexEntry{}
+	for _, rel := range st.releases {
+		for _, a := range rel.assets {
+			if a.complete() && a.name == ghIndexAsset {
+				if err := g.readIndex(ctx, a.id, known); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return fillFromIndex(ctx, g, p, objects, func(o Object) (string, bool) {
+		rel, a := st.find(o.File)
+		if a == nil {
+			return "", false
+		}
+		return ghVouched(known, ghListed{Object: Object{File: o.File, Size: a.size}, release: rel.tag, name: a.name})
+	}), nil
 }
 
 // ghIndexes splits objects by release: SHA256SUMS lines under asset names,

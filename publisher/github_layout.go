@@ -17,7 +17,9 @@ package publisher
 // full; WriteIndex publishes it.
 //
 // Asset names: GitHub renames names with special characters. The target does
-// it first: every character outside [A-Za-z0-9._-] becomes '.', so
+// it first, with config.AssetName (the naming contract; dbg validate refuses
+// configs whose artifacts would share a name): every character outside
+// [A-Za-z0-9._-] becomes '.', so
 // falco_cos_6.1.58+_1.ko is uploaded as falco_cos_6.1.58._1.ko. The file name
 // falcoctl asks for goes into the asset label, and the file name of an asset
 // is its label (its name when it has none). When two files of one release
@@ -103,19 +105,10 @@ func ghCheckPrefix(p Prefix) error {
 	return nil
 }
 
-// ghSafeName is the asset name GitHub keeps as is for file.
-func ghSafeName(file string) string {
-	return strings.Map(func(c rune) rune {
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
-			return c
-		}
-		return '.'
-	}, file)
-}
-
-// ghAltName is file's safe name when another file of the release has it.
+// ghAltName is file's safe name (config.AssetName, the name GitHub keeps
+// as is) when another file of the release has it.
 func ghAltName(file string) string {
-	safe := ghSafeName(file)
+	safe := config.AssetName(file)
 	sum := sha256.Sum256([]byte(file))
 	ext := path.Ext(safe)
 	return strings.TrimSuffix(safe, ext) + "." + hex.EncodeToString(sum[:])[:8] + ext

@@ -21,41 +21,55 @@ type ghListed struct {
 }
 
 // List returns the complete artifact assets of p's releases (assets left by
-// failed uploads are not published). Digests come from each release's
-// index.json when its entry still matches the asset's name and size, and
-// from downloading and hashing the asset otherwise, or always with verify.
-func (g *GitHub) List(ctx context.Context, p Prefix, verify bool) ([]Object, error) {
-	out, err := g.list(ctx, p, verify)
+// failed uploads are not published), from the releases' asset listing
+// (Presence stops there). Digests come from each release's index.json when
+// its entry still matches the asset's release, name and size, and from
+// downloading and hashing the asset otherwise, or always with Verify.
+func (g *GitHub) List(ctx context.Context, p Prefix, how Listing) ([]Object, error) {
+	out, err := g.list(ctx, p, how)
 	if err != nil {
 		return nil, fmt.Errorf("list %s in %s: %w", p, g, err)
 	}
 	return out, nil
 }
 
-func (g *GitHub) list(ctx context.Context, p Prefix, verify bool) ([]Object, error) {
+func (g *GitHub) list(ctx context.Context, p Prefix, how Listing) ([]Object, error) {
 	listed, indexes, err := g.snapshot(ctx, p)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]Object, len(listed))
+	for i, l := range listed {
+		out[i] = l.Object
+	}
+	if how == Presence {
+		sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
+		return out, nil
+	}
 	known := map[string]ghIndexEntry{}
 	for _, id := range indexes {
-		if verify {
+		if how == Verify {
 			break
 		}
 		if err := g.readIndex(ctx, id, known); err != nil {
 			return nil, err
 		}
 	}
-	out := make([]Object, len(listed))
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.SetLimit(g.concurrency)
+	var todo []int
 	for i, l := range listed {
-		out[i] = l.Object
-		if e, ok := known[l.File]; ok && e.Release == l.release && e.Asset == l.name && e.Size == l.Size && ghIsDigest(e.SHA256) {
-			out[i].SHA256 = e.SHA256
+		if sum, ok := ghVouched(known, l); ok {
+			out[i].SHA256 = sum
 			continue
 		}
+		todo = append(todo, i)
+	}
+	pr := newDigestProgress(ctx, g.String(), p, len(todo), "downloading and hashing the assets")
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(g.concurrency)
+	for _, i := range todo {
+		l := listed[i]
 		eg.Go(func() error {
+			defer pr.add(true)
 			h := sha256.New()
 			n, err := g.downloadAsset(ctx, l.id, h)
 			if err != nil {
@@ -68,11 +82,23 @@ func (g *GitHub) list(ctx context.Context, p Prefix, verify bool) ([]Object, err
 			return nil
 		})
 	}
-	if err := eg.Wait(); err != nil {
+	err = eg.Wait()
+	pr.finish()
+	if err != nil {
 		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out, nil
+}
+
+// ghVouched is the digest index.json entries (known) give the listed asset:
+// only an entry of the same release, asset name and size.
+func ghVouched(known map[string]ghIndexEntry, l ghListed) (string, bool) {
+	e, ok := known[l.File]
+	if ok && e.Release == l.release && e.Asset == l.name && e.Size == l.Size && ghIsDigest(e.SHA256) {
+		return e.SHA256, true
+	}
+	return "", false
 }
 
 // snapshot reads p's releases afresh and copies out its artifacts (a file

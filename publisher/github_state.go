@@ -112,7 +112,7 @@ func (r *ghRelease) used() int {
 // nameFor picks file's asset name in r: its safe name, or the alternative
 // when another file has it.
 func (r *ghRelease) nameFor(file string) (string, bool) {
-	for _, name := range []string{ghSafeName(file), ghAltName(file)} {
+	for _, name := range []string{config.AssetName(file), ghAltName(file)} {
 		if _, busy := r.pending[name]; !busy && r.named(name) == nil {
 			return name, true
 		}

@@ -82,7 +82,7 @@ func ghPutAll(t *testing.T, g *GitHub, as []Artifact, replace bool) {
 func ghPublish(t *testing.T, g *GitHub, p Prefix, as []Artifact) []Object {
 	t.Helper()
 	ghPutAll(t, g, as, false)
-	objs, err := g.List(t.Context(), p, true)
+	objs, err := g.List(t.Context(), p, Verify)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestGitHubPublish(t *testing.T) {
 	if n := s.Requests("POST releases"); n != 1 {
 		t.Errorf("%d releases created, want 1", n)
 	}
-	objs, err := g.List(t.Context(), ghTestPrefix, false)
+	objs, err := g.List(t.Context(), ghTestPrefix, Digests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestGitHubPublish(t *testing.T) {
 	// Listing trusts the index: one download (index.json), no hashing;
 	// verify downloads every artifact.
 	before := s.Requests("GET storage")
-	objs, err = g.List(t.Context(), ghTestPrefix, false)
+	objs, err = g.List(t.Context(), ghTestPrefix, Digests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestGitHubPublish(t *testing.T) {
 		ghIndexAsset:    ghIndexAsset,
 	})
 	before = s.Requests("GET storage")
-	if _, err := g.List(t.Context(), ghTestPrefix, true); err != nil {
+	if _, err := g.List(t.Context(), ghTestPrefix, Verify); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.Requests("GET storage") - before; n != len(as) {
@@ -288,7 +288,7 @@ func TestGitHubRerun(t *testing.T) {
 
 	// A new run (nothing cached) sees every artifact, so the caller skips them.
 	g := newGitHubTest(t, s)
-	objs, err := g.List(t.Context(), ghTestPrefix, false)
+	objs, err := g.List(t.Context(), ghTestPrefix, Digests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestGitHubRerun(t *testing.T) {
 		t.Errorf("replace: %d deletes and %d uploads, want 1 and 1", d, u)
 	}
 	as[1] = changed
-	objs, err = g.List(t.Context(), ghTestPrefix, true)
+	objs, err = g.List(t.Context(), ghTestPrefix, Verify)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestGitHubOverflow(t *testing.T) {
 	ghEqual(t, "releases", ghDrafts(s), map[string]bool{
 		"10.0.0+driver_x86_64": false, "10.0.0+driver_x86_64_2": false, "10.0.0+driver_x86_64_3": true,
 	})
-	objs, err := g.List(t.Context(), ghTestPrefix, false)
+	objs, err := g.List(t.Context(), ghTestPrefix, Digests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestGitHubRecordsReturnedName(t *testing.T) {
 			t.Errorf("asset name %s", a.Name)
 		}
 	}
-	objs, err := newGitHubTest(t, s).List(t.Context(), ghTestPrefix, false)
+	objs, err := newGitHubTest(t, s).List(t.Context(), ghTestPrefix, Digests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestGitHubStarter(t *testing.T) {
 
 	// The starter is not published, and the next run clears it and uploads.
 	g = newGitHubTest(t, s)
-	objs, err := g.List(t.Context(), ghTestPrefix, false)
+	objs, err := g.List(t.Context(), ghTestPrefix, Digests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +504,7 @@ func TestGitHubRetries(t *testing.T) {
 				t.Errorf("retried after %v, before Retry-After", d)
 			}
 			s.FailNext(tc.n, tc.status, tc.retryAfter)
-			objs, err := g.List(t.Context(), ghTestPrefix, true)
+			objs, err := g.List(t.Context(), ghTestPrefix, Verify)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -523,13 +523,13 @@ func TestGitHubFinalErrors(t *testing.T) {
 	ghPublish(t, g, ghTestPrefix, as)
 	for _, status := range []int{400, 404, 422} {
 		s.FailNext(1, status, "")
-		if _, err := g.List(t.Context(), ghTestPrefix, true); err == nil || !strings.Contains(err.Error(), fmt.Sprint(status)) {
+		if _, err := g.List(t.Context(), ghTestPrefix, Verify); err == nil || !strings.Contains(err.Error(), fmt.Sprint(status)) {
 			t.Errorf("List answered %d: %v", status, err)
 		}
 	}
 	// A plain 403 (a permission refused, not a rate limit) is final too.
 	s.FailNextPlain(1, 403)
-	if _, err := g.List(t.Context(), ghTestPrefix, true); err == nil || !strings.Contains(err.Error(), "403") {
+	if _, err := g.List(t.Context(), ghTestPrefix, Verify); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("List answered a plain 403: %v", err)
 	}
 	if n := s.Requests("fault"); n != 4 {
@@ -541,7 +541,7 @@ func TestGitHubFinalErrors(t *testing.T) {
 	limited := newGitHubTest(t, s, func(o *GitHubOptions) { o.Retries = retries })
 	before := s.Requests("fault")
 	s.FailNext(retries+1, 403, "")
-	if objs, err := limited.List(t.Context(), ghTestPrefix, false); err == nil {
+	if objs, err := limited.List(t.Context(), ghTestPrefix, Digests); err == nil {
 		t.Errorf("List through rate limits: %v, no error", objs)
 	}
 	if n := s.Requests("fault") - before; n != retries+1 {
@@ -602,7 +602,7 @@ func TestGitHubPagination(t *testing.T) {
 	for i, f := range ghNames("p", 250) {
 		data := []byte(f)
 		sum := sha256.Sum256(data)
-		s.AddAsset("9.1.0+driver_aarch64", ghSafeName(f), f, data, "uploaded")
+		s.AddAsset("9.1.0+driver_aarch64", config.AssetName(f), f, data, "uploaded")
 		want = append(want, Object{File: f, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})
 		if i == 7 {
 			s.AddAsset("9.1.0+driver_aarch64", "README.md", "", []byte("not a driver"), "uploaded")
@@ -617,7 +617,7 @@ func TestGitHubPagination(t *testing.T) {
 	if n := s.Requests("GET releases"); n != 2 {
 		t.Errorf("%d pages of releases, want 2", n)
 	}
-	objs, err := g.List(t.Context(), arm, false)
+	objs, err := g.List(t.Context(), arm, Digests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +638,7 @@ func TestGitHubDelete(t *testing.T) {
 	if err := g.Delete(t.Context(), ghTestPrefix, "falco_none_1_1.ko"); err != nil {
 		t.Fatal(err)
 	}
-	objs, err := g.List(t.Context(), ghTestPrefix, true)
+	objs, err := g.List(t.Context(), ghTestPrefix, Verify)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -695,8 +695,8 @@ func TestGitHubTags(t *testing.T) {
 		"falco_x_a b:c(d)é_1.ko":                     "falco_x_a.b.c.d.._1.ko",
 		"falco_bottlerocket_5.10_1_1.15.1-abc_de.ko": "falco_bottlerocket_5.10_1_1.15.1-abc_de.ko",
 	} {
-		if got := ghSafeName(file); got != want || got != ghtest.SafeName(file) {
-			t.Errorf("ghSafeName(%q) = %q, want %q", file, got, want)
+		if got := config.AssetName(file); got != want || got != ghtest.SafeName(file) {
+			t.Errorf("config.AssetName(%q) = %q, want %q", file, got, want)
 		}
 	}
 }

@@ -30,11 +30,18 @@ type SiteIndex struct {
 }
 
 // Index rewrites the target's indexes from what it actually holds: each
-// prefix's digests are read from the stored objects (verify), its
+// prefix is listed with its digests (how: Digests or Verify), its
 // SHA256SUMS is rewritten, and, where the target can hold them, a
 // driver/index.json and driver/index.html list every artifact. This is
-// also what reconciles shards that published in parallel.
-func Index(ctx context.Context, t Target) (*SiteIndex, error) {
+// also what reconciles shards that published in parallel, and what adopts
+// objects published without dbg: with Digests, the SHA256SUMS it writes is
+// trusted afterwards for every object not written since, so only new
+// objects cost a request of their own (S3: HeadObject, and GetObject when
+// the object has no stored sha256).
+func Index(ctx context.Context, t Target, how Listing) (*SiteIndex, error) {
+	if how != Digests && how != Verify {
+		return nil, fmt.Errorf("index %s: listing %s has no digests", t, how)
+	}
 	prefixes, err := t.Prefixes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", t, err)
@@ -42,7 +49,7 @@ func Index(ctx context.Context, t Target) (*SiteIndex, error) {
 	sort.Slice(prefixes, func(i, j int) bool { return prefixes[i].String() < prefixes[j].String() })
 	site := &SiteIndex{Generated: time.Now().UTC(), Target: t.String()}
 	for _, p := range prefixes {
-		objs, err := t.List(ctx, p, true)
+		objs, err := t.List(ctx, p, how)
 		if err != nil {
 			return nil, fmt.Errorf("index %s: %w", t, err)
 		}

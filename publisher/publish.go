@@ -44,13 +44,14 @@ type Options struct {
 // same digest is skipped, what it holds with other bytes is a conflict
 // (replaced only with Force), the rest is uploaded; then each touched
 // prefix's index is rewritten. What a target holds is learned with one
-// listing per prefix. The error reports conflicts (wrapping ErrConflict)
+// listing per prefix, with digests (Digests: the conflict check needs
+// them). The error reports conflicts (wrapping ErrConflict)
 // and failures; the outcomes say what happened to every artifact.
 func Publish(ctx context.Context, targets []Target, arts []Artifact, opts Options) ([]Outcome, error) {
 	var all []Outcome
 	var errs []error
 	for _, t := range targets {
-		held, err := listHolding(ctx, t, prefixesOf(arts))
+		held, err := listHolding(ctx, t, prefixesOf(arts), Digests)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("publish to %s: %w", t, err))
 			continue
@@ -63,7 +64,9 @@ func Publish(ctx context.Context, targets []Target, arts []Artifact, opts Option
 }
 
 // publishHeld publishes arts to t, which holds held (listed once by the
-// caller), prefix by prefix.
+// caller), prefix by prefix. An artifact held without a digest (a Presence
+// holding) is a conflict, or replaced with Force: callers give such a
+// holding only the artifacts t misses.
 func publishHeld(ctx context.Context, t Target, arts []Artifact, held Holding, opts Options) ([]Outcome, error) {
 	var outs []Outcome
 	var errs []error

@@ -23,7 +23,7 @@ type Builder interface {
 // RunOptions tune Run.
 type RunOptions struct {
 	Out    string // the build's output folder
-	Force  bool   // rebuild everything and replace what differs
+	Force  bool   // rebuild everything and replace what differs (holdings then list digests)
 	DryRun bool   // list what would be built and published; change nothing
 	Jobs   int    // uploads at once per target
 }
@@ -40,14 +40,19 @@ const alreadyPublished = "already published on every target"
 
 // Run is one whole dbg run, and with no targets one `dbg build`:
 //
-//  1. what each target holds: one listing per target and prefix (Holdings);
+//  1. what each target holds: one listing per target and prefix (Holdings),
+//     names and sizes only (Presence): with digests (Digests) only with
+//     Force, whose skip-or-replace decision needs them;
 //  2. what is missing from some target (everything with Force, or without
 //     targets) is built, each artifact checked before it reaches the output
 //     folder (grid.Builder);
 //  3. the SHA256SUMS of the folders built into, from the build's digests
 //     (grid.WriteSums);
 //  4. each built artifact is published to the targets that miss it (to
-//     all with Force), from what step 1 listed (publishHeld);
+//     all with Force: skipped where the same bytes are there, replaced
+//     where others are), from what step 1 listed (publishHeld); the index
+//     of each prefix uploaded to keeps the digests it had for the objects
+//     already there (WriteIndex);
 //  5. the manifest (every plan entry) and publish.json, once (record).
 //
 // A target that already holds an artifact is left alone.
@@ -56,7 +61,11 @@ func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, op
 	if len(plan) == 0 {
 		slog.Warn("nothing to build: the plan is empty")
 	}
-	held, err := Holdings(ctx, targets, planPrefixes(plan))
+	how := Presence
+	if opts.Force {
+		how = Digests
+	}
+	held, err := Holdings(ctx, targets, planPrefixes(plan), how)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +162,12 @@ func (h Holding) byKey() map[string]Object {
 }
 
 // Holdings lists, for every target, what it holds in the prefixes: one
-// listing per target and prefix.
-func Holdings(ctx context.Context, targets []Target, prefixes []Prefix) (map[Target]Holding, error) {
+// listing per target and prefix, as how says (Presence: what is there;
+// Digests: with the digests).
+func Holdings(ctx context.Context, targets []Target, prefixes []Prefix, how Listing) (map[Target]Holding, error) {
 	out := map[Target]Holding{}
 	for _, t := range targets {
-		h, err := listHolding(ctx, t, prefixes)
+		h, err := listHolding(ctx, t, prefixes, how)
 		if err != nil {
 			return nil, err
 		}
@@ -166,10 +176,10 @@ func Holdings(ctx context.Context, targets []Target, prefixes []Prefix) (map[Tar
 	return out, nil
 }
 
-func listHolding(ctx context.Context, t Target, prefixes []Prefix) (Holding, error) {
+func listHolding(ctx context.Context, t Target, prefixes []Prefix, how Listing) (Holding, error) {
 	h := Holding{}
 	for _, p := range prefixes {
-		objs, err := t.List(ctx, p, false)
+		objs, err := t.List(ctx, p, how)
 		if err != nil {
 			return nil, fmt.Errorf("%w: list %s on %s: %w", config.ErrInfra, p, t, err)
 		}

@@ -39,9 +39,9 @@ type countingTarget struct {
 	lists map[Prefix]int
 }
 
-func (c *countingTarget) List(ctx context.Context, p Prefix, verify bool) ([]Object, error) {
+func (c *countingTarget) List(ctx context.Context, p Prefix, how Listing) ([]Object, error) {
 	c.lists[p]++
-	return c.Target.List(ctx, p, verify)
+	return c.Target.List(ctx, p, how)
 }
 
 // One run: each prefix listed once per target; only what a target misses

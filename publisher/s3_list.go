@@ -65,36 +65,60 @@ type s3Listed struct {
 	modified time.Time
 }
 
-// List lists the prefix in one paginated request, then takes digests from
-// its SHA256SUMS (unless verify) for the files it lists and that were not
-// written after it, and from the objects themselves for the others.
-func (s *S3) List(ctx context.Context, p Prefix, verify bool) ([]Object, error) {
+// List lists the prefix in one paginated request (one page per 1000
+// keys). Presence stops there. Digests takes each digest from the prefix's
+// SHA256SUMS for the files it lists and that were not written after it,
+// and from the objects themselves for the others; Verify from the objects
+// themselves, always. An object's own digest is its stored checksum
+// (HeadObject), else the hash of its bytes (GetObject); those requests run
+// s.jobs at a time, with a progress line every 1000 objects or 10 s.
+func (s *S3) List(ctx context.Context, p Prefix, how Listing) ([]Object, error) {
 	listed, sums, err := s.listPrefix(ctx, p)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]Object, len(listed))
+	for i, o := range listed {
+		out[i] = Object{File: o.file, Size: o.size, Location: p.Key(o.file)}
+	}
+	if how == Presence {
+		for i, o := range listed {
+			out[i].Modified = o.modified // for WriteIndex, to vouch for it
+		}
+		return out, nil
+	}
 	known := map[string]string{}
-	if sums != nil && !verify {
-		if known, err = s.readSums(ctx, p); err != nil {
+	if sums != nil && how == Digests {
+		if known, _, err = s.readSums(ctx, p); err != nil {
 			return nil, err
 		}
 	}
-	out := make([]Object, len(listed))
 	found := make([]bool, len(listed))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.jobs)
+	var todo []int
 	for i, o := range listed {
-		out[i] = Object{File: o.file, Size: o.size, Location: p.Key(o.file)}
 		if sum, ok := known[o.file]; ok && !o.modified.After(sums.modified) {
 			out[i].SHA256, found[i] = sum, true
 			continue
 		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	pr := newDigestProgress(ctx, s.String(), p, len(todo), "HeadObject for stored checksums, GetObject and hashing where there is none")
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.jobs)
+	for _, i := range todo {
 		g.Go(func() (err error) {
-			out[i].SHA256, found[i], err = s.digest(gctx, s.key(p.Key(o.file)))
+			var hashed bool
+			out[i].SHA256, found[i], hashed, err = s.digest(gctx, s.key(p.Key(listed[i].file)))
+			pr.add(hashed)
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	pr.finish()
+	if err != nil {
 		return nil, err
 	}
 	return compact(out, found), nil
@@ -124,22 +148,23 @@ func (s *S3) listPrefix(ctx context.Context, p Prefix) (listed []s3Listed, sums 
 	return listed, sums, nil
 }
 
-// readSums reads p's SHA256SUMS into file -> hex digest; missing is empty.
-func (s *S3) readSums(ctx context.Context, p Prefix) (map[string]string, error) {
+// readSums reads p's SHA256SUMS into file -> hex digest, with the time it
+// was written; missing is empty.
+func (s *S3) readSums(ctx context.Context, p Prefix) (map[string]string, time.Time, error) {
 	key := s.key(p.Key(config.SumsFile))
 	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if isNoSuchKey(err) {
-		return map[string]string{}, nil
+		return map[string]string{}, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
+		return nil, time.Time{}, fmt.Errorf("get %s: %w", key, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
+		return nil, time.Time{}, fmt.Errorf("get %s: %w", key, err)
 	}
-	return parseSums(data), nil
+	return parseSums(data), aws.ToTime(resp.LastModified), nil
 }
 
 // parseSums reads sha256sum's format ("<hex>  <file>" or "<hex> *<file>"),
@@ -158,23 +183,25 @@ func parseSums(data []byte) map[string]string {
 }
 
 // digest is the sha256 of a stored object: its stored checksum when it has
-// a full-object one, else the hash of its bytes. found is false when the
-// object went away since the listing; any other failure is an error.
-func (s *S3) digest(ctx context.Context, key string) (sum string, found bool, err error) {
+// a full-object one, else the hash of its bytes (hashed). found is false
+// when the object went away since the listing; any other failure is an
+// error.
+func (s *S3) digest(ctx context.Context, key string) (sum string, found, hashed bool, err error) {
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: &s.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled,
 	})
 	if isNoSuchKey(err) {
-		return "", false, nil
+		return "", false, false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("head %s: %w", key, err)
+		return "", false, false, fmt.Errorf("head %s: %w", key, err)
 	}
 	if sum, ok := hexOf(head.ChecksumSHA256); ok && head.ChecksumType != types.ChecksumTypeComposite {
-		return sum, true, nil
+		return sum, true, false, nil
 	}
 	slog.DebugContext(ctx, "no stored sha256, hashing the object", "target", s.String(), "key", key)
-	return s.hashObject(ctx, key)
+	sum, found, err = s.hashObject(ctx, key)
+	return sum, found, found, err
 }
 
 func (s *S3) hashObject(ctx context.Context, key string) (string, bool, error) {

@@ -35,7 +35,7 @@ func TestS3ListPaginatesAndReadsSums(t *testing.T) {
 	}
 	for _, verify := range []bool{false, true} {
 		srv.ResetRequests()
-		got, err := target.List(t.Context(), s3Prefix, verify)
+		got, err := target.List(t.Context(), s3Prefix, listing(verify))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +110,7 @@ func TestS3ListDigestSources(t *testing.T) {
 		{false, []string{a2.SHA256, fake, c.SHA256}},
 		{true, []string{a2.SHA256, b.SHA256, c.SHA256}},
 	} {
-		objs, err := target.List(t.Context(), s3Prefix, tc.verify)
+		objs, err := target.List(t.Context(), s3Prefix, listing(tc.verify))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,11 +149,19 @@ func TestS3ListFailuresAreNotMissing(t *testing.T) {
 	} {
 		srv.Fail(tc.match, 100, tc.status)
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		objs, err := target.List(ctx, s3Prefix, tc.verify)
+		objs, err := target.List(ctx, s3Prefix, listing(tc.verify))
 		cancel()
 		srv.Fail(nil, 0, 0)
 		if err == nil {
 			t.Errorf("%s: List = %+v, nil; want an error", tc.name, objs)
 		}
 	}
+}
+
+// listing is the Listing the tests written for List(verify) mean.
+func listing(verify bool) Listing {
+	if verify {
+		return Verify
+	}
+	return Digests
 }

@@ -47,7 +47,7 @@ func TestS3InterruptedPublishThenRerun(t *testing.T) {
 	if err != nil || count(outs, Upload)+count(outs, Skip) != len(arts) || count(outs, Skip) < first {
 		t.Fatalf("re-run: %v, %d uploads, %d skips (first run uploaded %d)", err, count(outs, Upload), count(outs, Skip), first)
 	}
-	objs, err := target.List(t.Context(), p, true)
+	objs, err := target.List(t.Context(), p, Verify)
 	if err != nil || len(objs) != len(arts) {
 		t.Fatalf("after the re-run the target lists %d of %d: %v", len(objs), len(arts), err)
 	}

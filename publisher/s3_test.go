@@ -90,7 +90,7 @@ func TestS3PutListRoundTrip(t *testing.T) {
 	}
 	want := Object{File: file, SHA256: a.SHA256, Size: a.Size, Location: s3Prefix.Key(file)}
 	for _, verify := range []bool{true, false} {
-		objs, err := target.List(t.Context(), s3Prefix, verify)
+		objs, err := target.List(t.Context(), s3Prefix, listing(verify))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func TestS3RetriesServerErrors(t *testing.T) {
 		t.Errorf("stored %q", got)
 	}
 	srv.Fail(s3test.Request.IsList, 1, 503)
-	if objs, err := target.List(t.Context(), s3Prefix, true); err != nil || len(objs) != 1 {
+	if objs, err := target.List(t.Context(), s3Prefix, Verify); err != nil || len(objs) != 1 {
 		t.Errorf("List after a 503: %v, %v", objs, err)
 	}
 }
@@ -206,7 +206,7 @@ func TestS3WrongSecretIsAnError(t *testing.T) {
 	if err := target.Put(t.Context(), s3Artifact(t, s3Prefix, "falco_x_1_1.ko", "x"), false); err != nil {
 		t.Fatal(err)
 	}
-	if objs, err := bad.List(t.Context(), s3Prefix, false); err == nil {
+	if objs, err := bad.List(t.Context(), s3Prefix, Digests); err == nil {
 		t.Errorf("List with a wrong secret = %v, nil; want an error", objs)
 	} else {
 		t.Log(err)

@@ -52,8 +52,20 @@ func (s *S3) Put(ctx context.Context, a Artifact, replace bool) error {
 	return nil
 }
 
-// WriteIndex writes the prefix's SHA256SUMS.
+// WriteIndex writes the prefix's SHA256SUMS. Objects without a digest keep
+// their entry of the current SHA256SUMS when they were not written after it
+// (one GetObject, only when some object has no digest).
 func (s *S3) WriteIndex(ctx context.Context, p Prefix, objects []Object) error {
+	if needDigests(objects) {
+		known, written, err := s.readSums(ctx, p)
+		if err != nil {
+			return err
+		}
+		objects = fillFromIndex(ctx, s, p, objects, func(o Object) (string, bool) {
+			sum, ok := known[o.File]
+			return sum, ok && !o.Modified.After(written)
+		})
+	}
 	return s.putBytes(ctx, s.key(p.Key(config.SumsFile)), SHA256SUMS(objects), "text/plain; charset=utf-8")
 }
 

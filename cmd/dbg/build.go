@@ -71,6 +71,7 @@ type pipelineFlags struct {
 func (f *pipelineFlags) bind(cmd *cobra.Command) {
 	f.plan.bind(cmd)
 	f.build.bind(cmd)
+	bindAllowPrivateURLs(cmd, &f.plan.allowPrivateURLs)
 }
 
 // run plans, opens the --to targets of to (none when to is nil) and runs the
@@ -88,7 +89,9 @@ func (f *pipelineFlags) run(cmd *cobra.Command, to *targetFlags, opts publisher.
 			return nil, 0, err
 		}
 	}
-	rep, err := publisher.Run(ctx, plan, f.build.builder(dv, cmd.ErrOrStderr()), targets, opts)
+	b := f.build.builder(dv, cmd.ErrOrStderr())
+	b.allowPrivateURLs = f.plan.allowPrivateURLs
+	rep, err := publisher.Run(ctx, plan, b, targets, opts)
 	return rep, len(plan), err
 }
 
@@ -138,6 +141,8 @@ type builder struct {
 	dv       *config.DriverVersions
 	opts     grid.BuildOptions
 	cacheDir string
+	// allowPrivateURLs lifts the fetcher's address policy (--allow-private-urls).
+	allowPrivateURLs bool
 }
 
 var _ publisher.Builder = builder{}
@@ -148,7 +153,7 @@ func (f *buildFlags) builder(dv *config.DriverVersions, progress io.Writer) buil
 
 // Build wires the fetch cache, the Docker backend and grid's builder, and builds.
 func (b builder) Build(ctx context.Context, plan []grid.Entry) (*grid.Report, error) {
-	fetcher, err := grid.NewFetcher(b.cacheDir, grid.FetchOptions{})
+	fetcher, err := grid.NewFetcher(b.cacheDir, grid.FetchOptions{AllowPrivate: b.allowPrivateURLs})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", config.ErrInfra, err)
 	}

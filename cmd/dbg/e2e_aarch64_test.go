@@ -24,7 +24,7 @@ func TestEndToEndArm64(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--out", out, "--cache-dir", t.TempDir(),
+	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--out", out, "--cache-dir", t.TempDir(),
 		"--builder-image", image, "--jobs", "1", "--timeout", "30m")
 	t.Logf("stdout:\n%s", stdout)
 	if code != 0 {
@@ -66,7 +66,7 @@ func TestEndToEndArm64WithoutEmulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", amd.Release+","+arm[0].Release, "--out", out,
+	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", amd.Release+","+arm[0].Release, "--out", out,
 		"--cache-dir", t.TempDir(), "--builder-image", "dbg-noemu-{arch}:test", "--timeout", "10m")
 	if code != 2 {
 		t.Fatalf("exit %d, want 2 (infrastructure)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)

@@ -25,7 +25,7 @@ func TestEndToEndRealDriver(t *testing.T) {
 	v10, v9 := realVersion(t, "10.2.0+driver"), realVersion(t, "9.1.0+driver")
 	kernels := pickKernels(t, lab.KernelsOf(config.AMD64))
 	out, cache := t.TempDir(), t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", releases(kernels), "--out", out,
+	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", releases(kernels), "--out", out,
 		"--cache-dir", cache, "--builder-image", image, "--jobs", "2", "--timeout", "10m")
 	t.Logf("stdout:\n%s", stdout)
 	if code != 0 {
@@ -68,7 +68,7 @@ func TestEndToEndRealDriver(t *testing.T) {
 		}
 		out := t.TempDir()
 		k := kernels[0]
-		stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", k.Release, "--out", out,
+		stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", k.Release, "--out", out,
 			"--cache-dir", t.TempDir(), "--builder-image", image, "--jobs", "1", "--timeout", "10m")
 		if code != 1 {
 			t.Fatalf("exit %d, want 1 (a tampered source)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)

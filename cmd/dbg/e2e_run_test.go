@@ -25,7 +25,7 @@ func TestEndToEndRun(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", gh.Token)
 	out, cache := t.TempDir(), t.TempDir()
 	run := func() (string, int) {
-		stdout, stderr, code := dbg(t, "--config-dir", dir, "run", "--out", out, "--cache-dir", cache,
+		stdout, stderr, code := dbg(t, "--config-dir", dir, "run", "--allow-private-urls", "--out", out, "--cache-dir", cache,
 			"--builder-image", image, "--jobs", "2", "--to", "s3://drivers", "--s3-path-style",
 			"--to", "github://"+gh.Owner+"/"+gh.Repo, "--github-api-url", gh.API.URL, "--github-upload-url", gh.Uploads.URL)
 		if code != 0 {

@@ -30,7 +30,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	before := lab.Requests()
 	out := t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--out", out,
+	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--out", out,
 		"--cache-dir", t.TempDir(), "--builder-image", image, "--jobs", "2", "--timeout", "10m")
 	t.Logf("stdout:\n%s", stdout)
 	if code != 1 {
@@ -164,7 +164,7 @@ func TestEndToEndBuildErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--kernelrelease", lab.KernelsOf(config.AMD64)[0].Release, "--out", out,
+	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", lab.KernelsOf(config.AMD64)[0].Release, "--out", out,
 		"--cache-dir", t.TempDir(), "--builder-image", image, "--timeout", "5m")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)

@@ -37,7 +37,7 @@ type generateReport struct {
 func newGenerateCmd(configDir *string) *cobra.Command {
 	var from, arch string
 	var distros []string
-	var prune bool
+	var prune, allowPrivate bool
 	var output outputFormat
 	cmd := &cobra.Command{
 		Use:   "generate",
@@ -48,11 +48,11 @@ func newGenerateCmd(configDir *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			data, err := readCrawler(cmd.Context(), retry.Default().Client(nil), from)
+			data, err := readCrawler(cmd.Context(), retry.Default().Client(downloadPolicy(allowPrivate).Client(nil, nil)), from)
 			if err != nil {
 				return err
 			}
-			crawled, err := config.FromCrawler(bytes.NewReader(data), a, distros)
+			crawled, err := config.LoadOptions{AllowPrivateURLs: allowPrivate}.FromCrawler(bytes.NewReader(data), a, distros)
 			if err != nil {
 				return fmt.Errorf("%w: %w", config.ErrInvalid, err)
 			}
@@ -78,6 +78,7 @@ func newGenerateCmd(configDir *string) *cobra.Command {
 	fl.StringSliceVar(&distros, "distro", nil, "only these crawler distros, e.g. Debian,ubuntu (case-insensitive)")
 	fl.BoolVar(&prune, "prune", false, "remove configs of kernels (of the targets the input covers) that the crawler no longer lists")
 	output.bind(cmd)
+	bindAllowPrivateURLs(cmd, &allowPrivate)
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("arch")
 	return cmd

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
@@ -41,7 +47,7 @@ func (a actions) problems(w io.Writer, probs config.Problems) {
 		if p.IsWarning() {
 			command = "warning"
 		}
-		fmt.Fprintf(w, "::%s %s::%s\n", command, props, escapeData(p.Msg))
+		writeCommand(w, fmt.Sprintf("::%s %s::%s", command, props, escapeData(p.Msg)))
 	}
 }
 
@@ -52,7 +58,7 @@ func (a actions) builds(w io.Writer, r *grid.Report) {
 	}
 	for _, b := range r.Builds {
 		if b.Status == grid.Failed {
-			fmt.Fprintf(w, "::error file=%s,title=%s::%s\n", escapeProperty(b.Config), escapeProperty("build failed: "+b.File), escapeData(b.Reason))
+			writeCommand(w, fmt.Sprintf("::error file=%s,title=%s::%s", escapeProperty(b.Config), escapeProperty("build failed: "+b.File), escapeData(b.Reason)))
 		}
 	}
 }
@@ -82,7 +88,8 @@ func markdownSummary(r *grid.Report, outs []publisher.Outcome) string {
 			if res.Status != grid.Failed {
 				continue
 			}
-			fmt.Fprintf(&b, "<details><summary>❌ <code>%s</code>: %s</summary>\n\n```\n%s\n```\n</details>\n\n", res.Key, mdEscape(res.Reason), strings.ReplaceAll(res.LogTail, "```", "'''"))
+			fence := mdFence(res.LogTail)
+			fmt.Fprintf(&b, "<details><summary>❌ <code>%s</code>: %s</summary>\n\n%s\n%s\n%s\n</details>\n\n", mdEscape(res.Key), mdEscape(res.Reason), fence, res.LogTail, fence)
 		}
 	}
 	if len(outs) > 0 {
@@ -97,15 +104,32 @@ func markdownSummary(r *grid.Report, outs []publisher.Outcome) string {
 		}
 		b.WriteString("| target | action | artifacts |\n|---|---|---|\n")
 		for _, k := range order {
-			fmt.Fprintf(&b, "| %s | %d |\n", k, counts[k])
+			fmt.Fprintf(&b, "| %s | %d |\n", k, counts[k]) // k: a --to URL and an action
 		}
 		b.WriteString("\n")
 	}
 	return b.String()
 }
 
+// mdEscape makes s plain text on one line of the summary's HTML and tables.
 func mdEscape(s string) string {
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "|", "\\|", "\n", " ").Replace(s)
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "\\|", "\r", " ", "\n", " ", "`", "&#96;").Replace(s)
+}
+
+// mdFence is a code fence for text: backticks, at least three and more
+// than the longest run of backticks in text, so that no line of it can
+// close the block.
+func mdFence(text string) string {
+	longest, run := 0, 0
+	for i := 0; i < len(text); i++ {
+		if text[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
 }
 
 // escapeData and escapeProperty follow the workflow command encoding.
@@ -115,4 +139,192 @@ func escapeData(s string) string {
 
 func escapeProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// ciWriter is the one place where dbg's output meets the GitHub Actions
+// runner, which reads every line of a step's stdout and stderr for
+// workflow commands: "::name ...::" at the start of a line (after
+// whitespace) and "##[name ...]" anywhere in it. Much of what dbg prints
+// is not its own (build log tails, failure reasons, file names and values
+// from configs, errors that quote servers), and a build that prints
+// "::add-mask::..." or "::error ...::" must not have it run. execute wraps
+// the command's stdout and stderr, and slog's output, in a ciWriter when
+// GITHUB_ACTIONS=true, so every printer goes through it and none can
+// forget; the workflow commands dbg means (annotations) go through
+// writeCommand.
+//
+// Each line (the runner ends lines at '\n' and at '\r') that the runner
+// would take for a command is escaped: a '\' before the leading "::", and
+// "##\[" for "##[", and a run of such lines is wrapped in
+// "::stop-commands::<token>" ... "::<token>::" (GitHub's way to stop
+// command processing), the token random per run. The escape is what makes
+// it safe: the runner drains stderr and stdout separately (stderr first),
+// so a block on one stream can be ended by the other's token while lines
+// of its own are still to come; an escaped line is inert however the two
+// streams interleave. Other lines pass as they are.
+type ciWriter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	token string
+	line  []byte // a line not ended yet
+	mid   bool   // what was written last did not end its line
+}
+
+// ciMaxLine is how much of a line ciWriter holds before it writes it out
+// unended (its end then goes out as the rest of that line).
+const ciMaxLine = 64 << 10
+
+// ciGuard returns stdout and stderr wrapped in ciWriters when dbg runs in
+// GitHub Actions, with one new random token; a writer that already is one
+// is kept as it is.
+func ciGuard(stdout, stderr io.Writer) (io.Writer, io.Writer) {
+	if !actionsFromEnv().enabled {
+		return stdout, stderr
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	token := "dbg-" + hex.EncodeToString(b[:])
+	wrap := func(w io.Writer) io.Writer {
+		if _, ok := w.(*ciWriter); ok {
+			return w
+		}
+		return &ciWriter{w: w, token: token}
+	}
+	return wrap(stdout), wrap(stderr)
+}
+
+// Write writes the lines of p that are complete, escaped as needed, and
+// holds back the rest of a line (at most ciMaxLine bytes).
+func (c *ciWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.line = append(c.line, p...)
+	end := bytes.LastIndexAny(c.line, "\r\n") + 1
+	if end == 0 && len(c.line) >= ciMaxLine {
+		end = len(bytes.TrimRight(c.line, "#")) // "##[" may go on in the next write
+		if end == 0 {
+			end = len(c.line)
+		}
+	}
+	if end == 0 {
+		return len(p), nil
+	}
+	err := c.emit(c.line[:end])
+	c.line = append(c.line[:0], c.line[end:]...)
+	return len(p), err
+}
+
+// flush writes out the line held back.
+func (c *ciWriter) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.line) == 0 {
+		return nil
+	}
+	err := c.emit(c.line)
+	c.line = c.line[:0]
+	return err
+}
+
+// command writes line, a workflow command dbg means, as it is, on a line
+// of its own.
+func (c *ciWriter) command(line string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.line) > 0 { // end the line held back: the command must start one
+		err := c.emit(append(c.line, '\n'))
+		c.line = c.line[:0]
+		if err != nil {
+			return err
+		}
+	}
+	if c.mid {
+		line = "\n" + line
+	}
+	c.mid = false
+	_, err := io.WriteString(c.w, line+"\n")
+	return err
+}
+
+// emit writes text, lines ended by '\r' or '\n' (but maybe its last),
+// escaping the lines that the runner would read as workflow commands.
+func (c *ciWriter) emit(text []byte) error {
+	var out bytes.Buffer
+	open := false
+	for len(text) > 0 {
+		n := bytes.IndexAny(text, "\r\n") + 1
+		if n == 0 {
+			n = len(text)
+		}
+		seg := text[:n]
+		text = text[n:]
+		body := bytes.TrimRight(seg, "\r\n")
+		escaped, command := ciEscape(body)
+		continued := c.mid && out.Len() == 0 // the rest of a line begun before: no block can start there
+		switch {
+		case continued:
+		case command && !open:
+			out.WriteString("::stop-commands::" + c.token + "\n")
+			open = true
+		case !command && open:
+			out.WriteString("::" + c.token + "::\n")
+			open = false
+		}
+		out.Write(escaped)
+		out.Write(seg[len(body):])
+	}
+	if open {
+		if b := out.Bytes(); b[len(b)-1] != '\n' && b[len(b)-1] != '\r' {
+			out.WriteByte('\n')
+		}
+		out.WriteString("::" + c.token + "::\n")
+	}
+	if b := out.Bytes(); len(b) > 0 {
+		c.mid = b[len(b)-1] != '\n' && b[len(b)-1] != '\r'
+	}
+	_, err := c.w.Write(out.Bytes())
+	return err
+}
+
+// ciEscape returns line so that the runner does not read it as a workflow
+// command, and whether it would have: "::" at its start after whitespace
+// (or invisible format characters) gets a '\' before it, and every "##["
+// becomes "##\[".
+func ciEscape(line []byte) ([]byte, bool) {
+	lead := len(bytes.TrimLeftFunc(line, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r == 0x180e
+	}))
+	start := len(line) - lead
+	v2 := bytes.HasPrefix(line[start:], []byte("::"))
+	v1 := bytes.Contains(line, []byte("##["))
+	if !v2 && !v1 {
+		return line, false
+	}
+	var b bytes.Buffer
+	b.Write(line[:start])
+	if v2 {
+		b.WriteByte('\\')
+	}
+	b.Write(bytes.ReplaceAll(line[start:], []byte("##["), []byte("##\\[")))
+	return b.Bytes(), true
+}
+
+// writeCommand writes line, a workflow command dbg means, to w: as it is
+// when w is a ciWriter (which would escape it otherwise), else as a line.
+// Its message and properties must be escaped (escapeData, escapeProperty).
+func writeCommand(w io.Writer, line string) {
+	if c, ok := w.(*ciWriter); ok {
+		_ = c.command(line)
+		return
+	}
+	fmt.Fprintln(w, line)
+}
+
+// flushCI writes out what the ciWriters among ws hold back.
+func flushCI(ws ...io.Writer) {
+	for _, w := range ws {
+		if c, ok := w.(*ciWriter); ok {
+			_ = c.flush()
+		}
+	}
 }

@@ -11,17 +11,30 @@ import (
 
 func newIndexCmd() *cobra.Command {
 	var tf targetFlags
+	var verify bool
 	cmd := &cobra.Command{
 		Use:   "index",
 		Short: "Rewrite each target's SHA256SUMS, index.json and index.html from what it actually holds",
-		Args:  cobra.NoArgs,
+		Long: `Rewrite each target's SHA256SUMS, index.json and index.html from what it actually holds.
+
+Digests come from each prefix's SHA256SUMS for the objects it lists and that
+were not written since, and from the objects themselves for the others (S3:
+the stored checksum, with HeadObject; the bytes, with GetObject, when there
+is none). The first index of a bucket published without dbg therefore reads
+every object once; later ones trust the SHA256SUMS it wrote. --verify reads
+every digest from the objects themselves.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			targets, err := tf.open(cmd.Context())
 			if err != nil {
 				return err
 			}
+			how := publisher.Digests
+			if verify {
+				how = publisher.Verify
+			}
 			for _, t := range targets {
-				site, err := publisher.Index(cmd.Context(), t)
+				site, err := publisher.Index(cmd.Context(), t, how)
 				if err != nil {
 					return fmt.Errorf("%w: %w", config.ErrInfra, err)
 				}
@@ -31,5 +44,6 @@ func newIndexCmd() *cobra.Command {
 		},
 	}
 	tf.bind(cmd)
+	cmd.Flags().BoolVar(&verify, "verify", false, "read every digest from the stored objects, trusting no SHA256SUMS")
 	return cmd
 }

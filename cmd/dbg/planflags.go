@@ -19,6 +19,8 @@ type planFlags struct {
 	configDir                                  *string
 	driverVersion, arch, target, kernelRelease string
 	shard, changedSince                        string
+	allowPrivateURLs                           bool // --allow-private-urls, of the commands that build
+	registries                                 registriesFlag
 }
 
 func (f *planFlags) bind(cmd *cobra.Command) {
@@ -29,6 +31,7 @@ func (f *planFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.kernelRelease, "kernelrelease", "", "kernel releases, a pattern (6.1.*)")
 	fl.StringVar(&f.changedSince, "changed-since", "", "only kernels whose configs were added or modified since this git revision (everything when driverversions.yaml moved the window; every kernel for a version whose source or sha256 changed)")
 	fl.StringVar(&f.shard, "shard", "", "build only part I of N of the plan (I/N, 1-based); a kernel's builds stay in one shard")
+	f.registries.bind(cmd)
 }
 
 func (f *planFlags) options() (grid.Options, error) {
@@ -50,11 +53,12 @@ func (f *planFlags) plan(ctx context.Context, stderr io.Writer) ([]grid.Entry, *
 	if err != nil {
 		return nil, nil, err
 	}
-	dv, err := config.LoadDriverVersions(filepath.Join(*f.configDir, config.DriverVersionsFile))
+	load := config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}
+	dv, err := load.LoadDriverVersions(filepath.Join(*f.configDir, config.DriverVersionsFile))
 	if err != nil {
 		return nil, nil, err
 	}
-	kernels, probs, err := config.Load(ctx, *f.configDir)
+	kernels, probs, err := load.Load(ctx, *f.configDir, f.registries...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -83,7 +87,7 @@ func (f *planFlags) changed(ctx context.Context, stderr io.Writer) (only, allKer
 	if f.changedSince == "" {
 		return nil, nil, nil
 	}
-	ch, err := config.ChangedSince(ctx, *f.configDir, f.changedSince)
+	ch, err := config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}.ChangedSince(ctx, *f.configDir, f.changedSince)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--changed-since %s: %w", f.changedSince, err)
 	}

@@ -10,19 +10,21 @@ import (
 )
 
 func newValidateCmd(configDir *string) *cobra.Command {
-	return &cobra.Command{
+	var load config.LoadOptions
+	var registries registriesFlag
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check every kernel config and driverversions.yaml; list every problem (and warning) as path:line:col: message",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			dvPath := filepath.Join(*configDir, config.DriverVersionsFile)
-			dv, probs := config.ReadDriverVersions(dvPath)
+			dv, probs := load.ReadDriverVersions(dvPath)
 			if dv != nil && probs.Err() == nil {
 				probs = append(probs, dv.Warnings(dvPath)...)
 				probs.Sort()
 			}
-			kernels, kProbs, err := config.Load(cmd.Context(), *configDir)
+			kernels, kProbs, err := load.Load(cmd.Context(), *configDir, registries...)
 			if err != nil {
 				return err
 			}
@@ -43,4 +45,7 @@ func newValidateCmd(configDir *string) *cobra.Command {
 			return nil
 		},
 	}
+	bindAllowPrivateURLs(cmd, &load.AllowPrivateURLs)
+	registries.bind(cmd)
+	return cmd
 }

@@ -175,7 +175,8 @@ func runTool(ctx context.Context, dir, name string, args ...string) error {
 // exit code (2 when it could not run or was killed). The lab serves until
 // dbg exits. On a signal dbg gets SIGTERM, and time to clean up.
 func runDBG(ctx context.Context, dbg, configDir string, o options) int {
-	args := []string{"build", "--config-dir", configDir, "--out", o.out,
+	// The lab serves from 127.0.0.1: lift the download address policy.
+	args := []string{"build", "--allow-private-urls", "--config-dir", configDir, "--out", o.out,
 		"--cache-dir", filepath.Join(o.cacheDir, "fetch"), "--builder-image", o.image, "--jobs", strconv.Itoa(o.jobs)}
 	step("dbg " + strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, dbg, args...)

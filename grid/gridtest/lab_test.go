@@ -68,14 +68,14 @@ func get(t *testing.T, url string) (int, []byte) {
 func TestLab(t *testing.T) {
 	l := newTestLab(t)
 
-	kernels, probs, err := config.Load(t.Context(), l.ConfigDir)
+	kernels, probs, err := config.LoadOptions{AllowPrivateURLs: true}.Load(t.Context(), l.ConfigDir)
 	if err != nil || len(probs) > 0 {
 		t.Fatalf("config.Load: %v %v", err, probs)
 	}
 	if len(kernels) != 6 || len(l.Kernels) != 6 {
 		t.Fatalf("got %d configs and %d lab kernels, want 6", len(kernels), len(l.Kernels))
 	}
-	dv, err := config.LoadDriverVersions(filepath.Join(l.ConfigDir, config.DriverVersionsFile))
+	dv, err := config.LoadOptions{AllowPrivateURLs: true}.LoadDriverVersions(filepath.Join(l.ConfigDir, config.DriverVersionsFile))
 	if err != nil {
 		t.Fatalf("LoadDriverVersions: %v", err)
 	}
@@ -161,7 +161,7 @@ func TestAddBrokenKernel(t *testing.T) {
 	if _, err := l.AddBrokenKernel(l.ConfigDir, "teapot"); err == nil {
 		t.Error("AddBrokenKernel(teapot) succeeded")
 	}
-	kernels, probs, err := config.Load(t.Context(), l.ConfigDir)
+	kernels, probs, err := config.LoadOptions{AllowPrivateURLs: true}.Load(t.Context(), l.ConfigDir)
 	if err != nil || len(probs) > 0 || len(kernels) != 8 {
 		t.Fatalf("config.Load: %d kernels, %v %v; want 8 valid configs", len(kernels), err, probs)
 	}
@@ -616,7 +616,7 @@ func TestWriteConfigDir(t *testing.T) {
 	if err := l.WriteConfigDir(dir, config.DriverVersions{Versions: versions}); err != nil {
 		t.Fatal(err)
 	}
-	kernels, probs, err := config.Load(t.Context(), dir)
+	kernels, probs, err := config.LoadOptions{AllowPrivateURLs: true}.Load(t.Context(), dir)
 	if err != nil || len(probs) > 0 {
 		t.Fatalf("config.Load: %v %v", err, probs)
 	}
@@ -633,7 +633,7 @@ func TestWriteConfigDir(t *testing.T) {
 			t.Errorf("%s: %v; want the bytes of %s", rel, err, lk.Config)
 		}
 	}
-	dv, err := config.LoadDriverVersions(filepath.Join(dir, config.DriverVersionsFile))
+	dv, err := config.LoadOptions{AllowPrivateURLs: true}.LoadDriverVersions(filepath.Join(dir, config.DriverVersionsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,7 +662,7 @@ func TestWriteConfigDir(t *testing.T) {
 	if err := l.WriteConfigDir(dir2, config.DriverVersions{Window: 1, Source: tampered, Versions: versions[1:2]}); err != nil {
 		t.Fatal(err)
 	}
-	dv2, err := config.LoadDriverVersions(filepath.Join(dir2, config.DriverVersionsFile))
+	dv2, err := config.LoadOptions{AllowPrivateURLs: true}.LoadDriverVersions(filepath.Join(dir2, config.DriverVersionsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -774,10 +774,10 @@ func TestAddKernelsArm64(t *testing.T) {
 	}
 
 	// What dbg validate reads: driverversions.yaml and every config.
-	if _, probs := config.ReadDriverVersions(filepath.Join(l.ConfigDir, config.DriverVersionsFile)); probs.Err() != nil {
+	if _, probs := (config.LoadOptions{AllowPrivateURLs: true}).ReadDriverVersions(filepath.Join(l.ConfigDir, config.DriverVersionsFile)); probs.Err() != nil {
 		t.Fatalf("driver versions: %v", probs.Err())
 	}
-	kernels, probs, err := config.Load(t.Context(), l.ConfigDir)
+	kernels, probs, err := config.LoadOptions{AllowPrivateURLs: true}.Load(t.Context(), l.ConfigDir)
 	if err != nil || len(probs) > 0 || len(kernels) != 8 {
 		t.Fatalf("config.Load: %d kernels, %v %v; want 8 valid configs", len(kernels), err, probs)
 	}
@@ -892,7 +892,7 @@ func TestWriteConfigDirArches(t *testing.T) {
 			if err := l.WriteConfigDir(dir, dv, tc.arches...); err != nil {
 				t.Fatal(err)
 			}
-			kernels, probs, err := config.Load(t.Context(), dir)
+			kernels, probs, err := config.LoadOptions{AllowPrivateURLs: true}.Load(t.Context(), dir)
 			if err != nil || len(probs) > 0 {
 				t.Fatalf("config.Load: %v %v", err, probs)
 			}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/falcosecurity/dbg/grid/netpolicy"
 )
 
 // Verdict is what a failed attempt says about the next one.
@@ -43,8 +45,10 @@ func Status(code int) bool {
 // Transient reports whether err, met while sending a request or reading its
 // answer (a refused or reset connection, a timeout, a body cut short), may
 // go away on another attempt. Final: a cancelled context, a certificate the
-// client refuses, and a plain-HTTP answer to HTTPS. Errors that are not the
-// exchange's (a local file that cannot be read) are the caller's to keep out.
+// client refuses, a plain-HTTP answer to HTTPS, and a connection or redirect
+// the download address policy refuses (netpolicy.ErrRefused). Errors that
+// are not the exchange's (a local file that cannot be read) are the
+// caller's to keep out.
 func Transient(err error) bool {
 	var (
 		verify    *tls.CertificateVerificationError
@@ -53,7 +57,7 @@ func Transient(err error) bool {
 		invalid   x509.CertificateInvalidError
 	)
 	switch {
-	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, http.ErrSchemeMismatch):
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, http.ErrSchemeMismatch), errors.Is(err, netpolicy.ErrRefused):
 		return false
 	case errors.As(err, &verify), errors.As(err, &authority), errors.As(err, &hostname), errors.As(err, &invalid):
 		return false

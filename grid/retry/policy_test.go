@@ -9,10 +9,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/falcosecurity/dbg/grid/netpolicy"
 )
 
 func TestCheck(t *testing.T) {
@@ -57,6 +60,9 @@ func TestCheck(t *testing.T) {
 		{"wrong host", nil, &url.Error{Op: "Get", URL: "https://x", Err: x509.HostnameError{Host: "x"}}, Verdict{}},
 		{"expired", nil, x509.CertificateInvalidError{Reason: x509.Expired}, Verdict{}},
 		{"HTTP answer to HTTPS", nil, &url.Error{Op: "Get", URL: "https://x", Err: http.ErrSchemeMismatch}, Verdict{}},
+		{"address refused by the policy", nil, &url.Error{Op: "Get", URL: "http://169.254.169.254/", Err: &net.OpError{Op: "dial", Net: "tcp",
+			Err: &netpolicy.AddrError{Addr: netip.MustParseAddr("169.254.169.254"), Reason: "a link-local address"}}}, Verdict{}},
+		{"redirect refused by the policy", nil, &url.Error{Op: "Get", URL: "http://x", Err: fmt.Errorf("%w: stopped after 5 redirects", netpolicy.ErrRefused)}, Verdict{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

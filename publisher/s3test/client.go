@@ -1,6 +1,9 @@
 package s3test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"testing"
 
@@ -59,4 +62,55 @@ func (s *Server) get(t testing.TB, c *s3.Client, bucket, key string) []byte {
 		t.Fatalf("s3test: get %s/%s: %v", bucket, key, err)
 	}
 	return b
+}
+
+// PlainClient is Client without the SDK's default request checksums: what
+// it puts carries no stored checksum at all, as the objects that tools
+// older than dbg (dbg-go) uploaded.
+func (s *Server) PlainClient() *s3.Client {
+	opts := s.Client().Options()
+	opts.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	return s3.New(opts)
+}
+
+// PutPlain stores data at key the way dbg-go did: a plain PutObject, with
+// no checksum (so no stored sha256) and no SHA256SUMS.
+func (s *Server) PutPlain(t testing.TB, bucket, key string, data []byte) {
+	t.Helper()
+	if _, err := s.PlainClient().PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data),
+	}); err != nil {
+		t.Fatalf("s3test: put %s/%s: %v", bucket, key, err)
+	}
+}
+
+// PutSHA256 stores data at key with its sha256 as the stored checksum
+// (ChecksumSHA256), as dbg uploads do.
+func (s *Server) PutSHA256(t testing.TB, bucket, key string, data []byte) {
+	t.Helper()
+	sum := sha256.Sum256(data)
+	if _, err := s.Client().PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data),
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+	}); err != nil {
+		t.Fatalf("s3test: put %s/%s: %v", bucket, key, err)
+	}
+}
+
+// Count counts the requests recorded since the last reset by kind:
+// ListObjectsV2, HEAD, GET (not lists), and writes (PUT, POST, DELETE).
+func Count(reqs []Request) (lists, heads, gets, writes int) {
+	for _, r := range reqs {
+		switch {
+		case r.IsList():
+			lists++
+		case r.Method == "HEAD":
+			heads++
+		case r.Method == "GET":
+			gets++
+		default:
+			writes++
+		}
+	}
+	return lists, heads, gets, writes
 }
