@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -410,5 +411,27 @@ func TestDockerReadOnlyRoot(t *testing.T) {
 	job.Files = []File{{Path: "/dbg/in", Data: []byte("in")}}
 	if res := runJob(t, d, job); res.ExitCode != 0 {
 		t.Errorf("writing /out: exit %d, log %q", res.ExitCode, res.Log)
+	}
+}
+
+// A build container gets the limits and isolation by default: a CPU limit,
+// a read-only root, no network, no capabilities, no new privileges.
+func TestDockerContainerDefaults(t *testing.T) {
+	t.Parallel()
+	d := testDocker(t)
+	id, err := d.create(t.Context(), fakeJob(t, "exit 0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.remove(t.Context(), id)
+	c, err := d.api.ContainerInspect(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := c.HostConfig
+	if hc.NanoCPUs != defaultNanoCPUs || !hc.ReadonlyRootfs || hc.NetworkMode != "none" ||
+		len(hc.CapDrop) != 1 || hc.CapDrop[0] != "ALL" || !slices.Contains(hc.SecurityOpt, "no-new-privileges") {
+		t.Errorf("host config: cpus %d, read-only %v, network %s, cap drop %v, security %v",
+			hc.NanoCPUs, hc.ReadonlyRootfs, hc.NetworkMode, hc.CapDrop, hc.SecurityOpt)
 	}
 }
