@@ -38,7 +38,7 @@ func newDigestProgress(ctx context.Context, target string, p Prefix, total int, 
 	pr := &digestProgress{ctx: ctx, args: []any{"target", target, "prefix", p.String()}, total: total, start: time.Now(), loud: total >= progressStart}
 	pr.last = pr.start
 	if pr.loud {
-		slog.InfoContext(ctx, "reading digests: "+what, append(pr.args, "objects", total)...)
+		slog.InfoContext(ctx, "reading digests: "+what, append(append([]any{}, pr.args...), "objects", total)...)
 	}
 	return pr
 }
@@ -68,7 +68,7 @@ func (pr *digestProgress) finish() {
 }
 
 func (pr *digestProgress) fields(now time.Time) []any {
-	return append(pr.args, "done", pr.done, "of", pr.total, "hashed", pr.hashed,
+	return append(append([]any{}, pr.args...), "done", pr.done, "of", pr.total, "hashed", pr.hashed,
 		"elapsed", now.Sub(pr.start).Round(100*time.Millisecond).String())
 }
 

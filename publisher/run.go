@@ -141,7 +141,8 @@ func (rep *RunReport) record(out string, published bool) error {
 // PublishFile lists, in the output folder, what a run published.
 const PublishFile = "publish.json"
 
-// Holding is what one target holds: per prefix, its objects by file name.
+// Holding is what one target holds: per prefix, its objects by file name
+// (with their digests only when listed with Digests).
 type Holding map[Prefix]map[string]Object
 
 // has tells whether the holding has the artifact's file in its prefix.

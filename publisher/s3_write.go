@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -62,8 +63,9 @@ func (s *S3) WriteIndex(ctx context.Context, p Prefix, objects []Object) error {
 			return err
 		}
 		objects = fillFromIndex(ctx, s, p, objects, func(o Object) (string, bool) {
+			// written is an HTTP date (whole seconds), as listings are on S3.
 			sum, ok := known[o.File]
-			return sum, ok && !o.Modified.After(written)
+			return sum, ok && !o.Modified.Truncate(time.Second).After(written)
 		})
 	}
 	return s.putBytes(ctx, s.key(p.Key(config.SumsFile)), SHA256SUMS(objects), "text/plain; charset=utf-8")
