@@ -50,7 +50,7 @@ tools: ## install the test tools, idempotently: versitygw (S3 server), actionlin
 test: tools lint unit fuzz ## everything CI runs: lint (with actionlint), all tests, a short fuzz run
 
 unit: ## all Go tests, with the race detector
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 60m ./...
 
 fuzz: ## fuzz the config decoder briefly (FUZZTIME)
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./config
