@@ -13,12 +13,7 @@ import (
 // --changed-since: a modified config gets every window version; a version
 // whose sha256 changed is planned for every kernel.
 func TestPlanChangedSinceSHA256(t *testing.T) {
-	repo := t.TempDir()
-	dir := filepath.Join(repo, "kernels")
-	copyTestKernels(t, dir)
-	configtest.Git(t, repo, "init", "-q")
-	configtest.Git(t, repo, "add", ".")
-	configtest.Git(t, repo, "commit", "-qm", "base")
+	dir := committedTestKernels(t)
 
 	appendToFile(t, filepath.Join(dir, "x86_64", "debian_6.1.170-3-cloud-amd64_1.yaml"), "# touched\n")
 	dvPath := filepath.Join(dir, "driverversions.yaml")
@@ -54,4 +49,17 @@ func TestPlanChangedSinceSHA256(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// committedTestKernels copies the test kernels into a new git repository,
+// commits them, and returns the config dir.
+func committedTestKernels(t *testing.T) string {
+	t.Helper()
+	repo := t.TempDir()
+	dir := filepath.Join(repo, "kernels")
+	copyTestKernels(t, dir)
+	configtest.Git(t, repo, "init", "-q")
+	configtest.Git(t, repo, "add", ".")
+	configtest.Git(t, repo, "commit", "-qm", "base")
+	return dir
 }

@@ -85,12 +85,7 @@ func TestGenerateAddressPolicy(t *testing.T) {
 // git would read as an option is a usage error before git runs:
 // --changed-since --output=FILE made git diff write FILE.
 func TestChangedSinceRevisionIsNotAnOption(t *testing.T) {
-	repo := t.TempDir()
-	dir := filepath.Join(repo, "kernels")
-	copyTestKernels(t, dir)
-	configtest.Git(t, repo, "init", "-q")
-	configtest.Git(t, repo, "add", ".")
-	configtest.Git(t, repo, "commit", "-qm", "base")
+	dir := committedTestKernels(t)
 	written := filepath.Join(t.TempDir(), "written-by-git")
 	for _, cmd := range [][]string{
 		{"plan", "--changed-since", "--output=" + written},
