@@ -6,8 +6,8 @@ package publisher
 // 10.0.0+driver/x86_64 maps to the release tagged "10.0.0+driver_x86_64",
 // and, once that one is full, to "10.0.0+driver_x86_64_2", "_3", ... (the
 // release name is the tag). GitHub holds at most 1000 assets per release;
-// each release keeps two of them for its SHA256SUMS and index.json, so it
-// holds at most 998 artifacts.
+// each release keeps three of them for its SHA256SUMS, index.json and the
+// signature bundle of its SHA256SUMS, so it holds at most 997 artifacts.
 //
 // Placement is deterministic and stable. An artifact already published stays
 // in its release (replace re-uploads it there, under the same name). A new
@@ -28,7 +28,9 @@ package publisher
 // already published is never changed. The name recorded is always the one
 // the API returns.
 //
-// Each release carries two more assets, rewritten by WriteIndex:
+// Each release carries two more assets, rewritten by WriteIndex, and keeps a
+// slot for a third, SHA256SUMS.sigstore.json, the signature bundle of its
+// SHA256SUMS that `dbg sign` writes (see signature.go):
 //   - SHA256SUMS, in sha256sum's format over the release's artifacts under
 //     their ASSET names, so that `sha256sum -c SHA256SUMS` passes in a folder
 //     holding a download of the release's assets;
@@ -48,7 +50,7 @@ import (
 
 const (
 	ghMaxAssets  = 1000         // GitHub's limit of assets per release
-	ghMetaAssets = 2            // SHA256SUMS and index.json
+	ghMetaAssets = 3            // SHA256SUMS, index.json and SHA256SUMS.sigstore.json
 	ghIndexAsset = "index.json" // the per-release index asset
 )
 

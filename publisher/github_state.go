@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/google/go-github/v56/github"
@@ -54,7 +55,11 @@ func (a *ghAsset) file() string {
 
 func (a *ghAsset) complete() bool { return a.state == "uploaded" }
 
-func (a *ghAsset) meta() bool { return a.name == config.SumsFile || a.name == ghIndexAsset }
+// meta tells the release's own files (SHA256SUMS, index.json, signature
+// bundles) from artifacts.
+func (a *ghAsset) meta() bool {
+	return a.name == config.SumsFile || a.name == ghIndexAsset || strings.HasSuffix(a.name, BundleSuffix)
+}
 
 // find returns the complete asset of file, or nil.
 func (r *ghRelease) find(file string) *ghAsset {
