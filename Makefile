@@ -6,7 +6,7 @@ export GONOSUMDB := github.com/falcosecurity
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
-.PHONY: help build tools test unit fuzz lint bench quickstart run validate plan image image-arm64 clean
+.PHONY: help build tools cosign test unit fuzz lint bench quickstart run validate plan image image-arm64 clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-12s %s\n", $$1, $$2}'
@@ -41,7 +41,17 @@ plan: build ## print the build plan of kernels/ and its counts
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN_DIR):$(PATH)
 
-tools: ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck, jq
+# cosign signs each prefix's SHA256SUMS (dbg sign; the publish workflow
+# installs it with `make cosign`) and checks signatures in the tests. One pin,
+# here: publisher/cosigntest.Install and the workflow test check it.
+COSIGN_VERSION := v2.6.5
+
+cosign: ## install cosign $(COSIGN_VERSION) into GOPATH/bin, idempotently (built from the Go module proxy: a few minutes)
+	@v="$$(cosign version 2>/dev/null | awk '/^GitVersion:/ {print $$2}' || true)"; \
+	if [ "$$v" != "$(COSIGN_VERSION)" ]; then echo "installing cosign $(COSIGN_VERSION) (have: $${v:-none})"; $(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION); fi
+	@cosign version | awk '/^GitVersion:/ {print "cosign " $$2}'
+
+tools: cosign ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck, jq, cosign
 	@command -v versitygw >/dev/null || { echo "installing versitygw"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
 	@command -v actionlint >/dev/null || { echo "installing actionlint"; $(GO) install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7; }
 	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; }

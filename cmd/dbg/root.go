@@ -22,6 +22,7 @@ func newRootCmd() *cobra.Command {
 		newRunCmd(&configDir),
 		newPublishCmd(),
 		newIndexCmd(),
+		newSignCmd(),
 		newCleanupCmd(&configDir),
 	)
 	return root
