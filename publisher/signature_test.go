@@ -324,4 +324,3 @@ func TestCheckSignedFile(t *testing.T) {
 		}
 	}
 }
-
