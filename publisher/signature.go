@@ -2,8 +2,10 @@ package publisher
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
@@ -136,3 +138,54 @@ func CheckSignedFile(name string) error {
 }
 
 var signedFileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// CertificateIdentity is the identity the bundle's signing certificate
+// names (its first URI, else e-mail, subject alternative name), "" for a
+// bundle made with a key. It is read, not verified: IdentityVerifier has
+// cosign verify the certificate.
+func (b *Bundle) CertificateIdentity() (string, error) {
+	der, err := b.certificateDER()
+	if err != nil || der == nil {
+		return "", err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", fmt.Errorf("signature bundle: certificate: %w", err)
+	}
+	switch {
+	case len(cert.URIs) > 0:
+		return cert.URIs[0].String(), nil
+	case len(cert.EmailAddresses) > 0:
+		return cert.EmailAddresses[0], nil
+	}
+	return "", errors.New("signature bundle: the certificate names no identity")
+}
+
+// certificateDER is the signing (leaf) certificate, nil when none.
+func (b *Bundle) certificateDER() ([]byte, error) {
+	vm := b.VerificationMaterial
+	enc := ""
+	switch {
+	case vm.Certificate != nil:
+		enc = vm.Certificate.RawBytes
+	case vm.X509CertificateChain != nil && len(vm.X509CertificateChain.Certificates) > 0:
+		enc = vm.X509CertificateChain.Certificates[0].RawBytes
+	case b.Cert != "":
+		pemBytes, err := base64.StdEncoding.DecodeString(b.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("signature bundle: certificate: %w", err)
+		}
+		block, _ := pem.Decode(pemBytes)
+		if block == nil {
+			return nil, errors.New("signature bundle: certificate: no PEM block")
+		}
+		return block.Bytes, nil
+	default:
+		return nil, nil
+	}
+	der, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return nil, fmt.Errorf("signature bundle: certificate: %w", err)
+	}
+	return der, nil
+}

@@ -1,14 +1,23 @@
 package publisher
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/publisher/cosigntest"
@@ -322,5 +331,69 @@ func TestCheckSignedFile(t *testing.T) {
 		if err := CheckSignedFile(name); (err == nil) != ok {
 			t.Errorf("CheckSignedFile(%q) = %v, want ok %v", name, err, ok)
 		}
+	}
+}
+
+// A keyless bundle's certificate names the signer: read from either
+// format. (Verifying it needs Sigstore's trust root: cosign does that.)
+func TestBundleCertificateIdentity(t *testing.T) {
+	const id = "https://github.com/falcosecurity/dbg/.github/workflows/publish-shards.yml@refs/heads/main"
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(id)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), URIs: []*url.URL{u}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	b64 := base64.StdEncoding.EncodeToString
+	for name, bundle := range map[string]string{
+		"new format": `{"verificationMaterial":{"certificate":{"rawBytes":"` + b64(der) + `"}},"messageSignature":{"signature":"AA=="}}`,
+		"chain":      `{"verificationMaterial":{"x509CertificateChain":{"certificates":[{"rawBytes":"` + b64(der) + `"}]}},"messageSignature":{"signature":"AA=="}}`,
+		"older":      `{"base64Signature":"AA==","cert":"` + b64(pemCert) + `"}`,
+	} {
+		b, err := ParseBundle([]byte(bundle))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := b.CertificateIdentity()
+		if err != nil || got != id || !b.HasCertificate() {
+			t.Errorf("%s: identity %q, %v; want %q", name, got, err, id)
+		}
+	}
+	b, _ := ParseBundle([]byte(`{"verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{"signature":"AA=="}}`))
+	if got, err := b.CertificateIdentity(); got != "" || err != nil || b.HasCertificate() {
+		t.Errorf("key bundle: identity %q, %v; want none", got, err)
+	}
+}
+
+// The default keyless verifier accepts the publish workflow of
+// falcosecurity/dbg on main only.
+func TestNewSigVerifier(t *testing.T) {
+	v, err := NewSigVerifier(VerifierOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv, ok := v.(IdentityVerifier)
+	if !ok || iv.Issuer != GitHubIssuer {
+		t.Fatalf("default verifier %#v, want an IdentityVerifier for GitHub's issuer", v)
+	}
+	re := regexp.MustCompile(iv.IdentityRegexp)
+	for id, want := range map[string]bool{
+		"https://github.com/falcosecurity/dbg/.github/workflows/publish-shards.yml@refs/heads/main":      true,
+		"https://github.com/falcosecurity/dbg/.github/workflows/publish-shards.yml@refs/heads/feature":   false,
+		"https://github.com/someone/dbg/.github/workflows/publish-shards.yml@refs/heads/main":            false,
+		"https://github.com/falcosecurity/dbg/.github/workflows/kernel-pr.yml@refs/heads/main":           false,
+		"https://github.com/falcosecurity/dbg/.github/workflows/publish-shards.yml@refs/heads/main.evil": false,
+	} {
+		if re.MatchString(id) != want {
+			t.Errorf("default identity regexp on %s: %v, want %v", id, !want, want)
+		}
+	}
+	if _, err := NewSigVerifier(VerifierOptions{Key: filepath.Join(t.TempDir(), "none.pub")}); err == nil {
+		t.Error("a missing key file is no error")
 	}
 }

@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
@@ -129,7 +130,44 @@ func (v IdentityVerifier) Verify(ctx context.Context, blob, bundle []byte) (stri
 		}
 		return "", fmt.Errorf("%w: %w", ErrNotChecked, err)
 	}
-	return "identity " + v.IdentityRegexp, nil
+	by := "identity matching " + v.IdentityRegexp
+	if b, err := ParseBundle(bundle); err == nil {
+		if id, err := b.CertificateIdentity(); err == nil && id != "" {
+			by = "identity " + id
+		}
+	}
+	return by, nil
+}
+
+// DefaultIdentityRegexp is the identity of the publish workflow of
+// falcosecurity/dbg on main, which signs what it publishes.
+const DefaultIdentityRegexp = `^https://github\.com/falcosecurity/dbg/\.github/workflows/publish-shards\.yml@refs/heads/main$`
+
+// VerifierOptions choose how signatures are checked.
+type VerifierOptions struct {
+	Key            string // a public key file (cosign.pub): check with it
+	IdentityRegexp string // else keyless: the signer's identity (default DefaultIdentityRegexp)
+	Issuer         string // its OIDC issuer (default GitHubIssuer)
+	Cosign         string // the cosign binary (default: cosign on PATH)
+	TrustedRoot    string // optional Sigstore trusted root file (offline)
+}
+
+// NewSigVerifier returns the verifier the options ask for: KeyVerifier
+// with a key, else IdentityVerifier.
+func NewSigVerifier(o VerifierOptions) (SigVerifier, error) {
+	if o.Key != "" {
+		key, err := LoadPublicKey(o.Key)
+		if err != nil {
+			return nil, err
+		}
+		return KeyVerifier{key}, nil
+	}
+	return IdentityVerifier{
+		Cosign:         o.Cosign,
+		IdentityRegexp: cmp.Or(o.IdentityRegexp, DefaultIdentityRegexp),
+		Issuer:         cmp.Or(o.Issuer, GitHubIssuer),
+		TrustedRoot:    o.TrustedRoot,
+	}, nil
 }
 
 func writeBoth(p1 string, d1 []byte, p2 string, d2 []byte) error {
