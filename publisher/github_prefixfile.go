@@ -8,9 +8,10 @@ import (
 
 // ReadPrefixFiles returns the asset called name of each release of p that
 // has one, Where being the release's tag: each release has its own
-// SHA256SUMS (over its own assets).
+// SHA256SUMS (over its own assets). The prefix's releases are listed once
+// per target (not once per file: a token has 1000 requests an hour).
 func (g *GitHub) ReadPrefixFiles(ctx context.Context, p Prefix, name string) ([]PrefixFile, error) {
-	st, err := g.lockPrefix(ctx, p, true)
+	st, err := g.lockPrefix(ctx, p, false)
 	if err != nil {
 		return nil, fmt.Errorf("read %s of %s in %s: %w", name, p, g, err)
 	}

@@ -105,7 +105,7 @@ func sigWant(t *testing.T, what string, got, want map[string]string) {
 // another key's verifier says bad signature. wheres are the copies of
 // SHA256SUMS the target holds after first (one "" on S3 and in folders;
 // one per release on GitHub), after is the one more changes.
-func testSignTarget(t *testing.T, target Target, first, more []Artifact, wheres []string, after string) {
+func testSignTarget(t *testing.T, target Target, first, more []Artifact, wheres []string, after string) sigKit {
 	kit := newSigKit(t)
 	sigPublish(t, target, first)
 	signed, kept := map[string]string{}, map[string]string{}
@@ -143,6 +143,7 @@ func testSignTarget(t *testing.T, target Target, first, more []Artifact, wheres 
 		bad[k] = string(SigBad)
 	}
 	sigWant(t, "another key", sigCheck(t, target, other.key), bad)
+	return kit
 }
 
 func TestSignFolder(t *testing.T) {
@@ -166,9 +167,22 @@ func TestSignGitHubReleases(t *testing.T) {
 	s.SetAssetLimit(limit)
 	g := newGitHubTest(t, s)
 	g.maxAssets = limit
-	testSignTarget(t, g, ghArtifacts(t, sigPrefix, "", ghNames("a", 3)...),
+	kit := testSignTarget(t, g, ghArtifacts(t, sigPrefix, "", ghNames("a", 3)...),
 		ghArtifacts(t, sigPrefix, "", ghNames("b", 1)...),
 		[]string{"10.0.0+driver_x86_64", "10.0.0+driver_x86_64_2"}, "10.0.0+driver_x86_64_2")
+
+	// A new process (dbg sign after dbg index) lists the releases once, not
+	// once per file it reads, and uploads nothing when all is fresh.
+	g = newGitHubTest(t, s)
+	g.maxAssets = limit
+	lists, uploads := s.Requests("GET releases"), s.Requests("POST upload")
+	sigSign(t, g, kit.signer, SignOptions{})
+	if n := s.Requests("GET releases") - lists; n > 2 { // Prefixes, then the prefix's state
+		t.Errorf("dbg sign listed the releases %d times", n)
+	}
+	if n := s.Requests("POST upload") - uploads; n != 0 {
+		t.Errorf("dbg sign of fresh bundles uploaded %d assets", n)
+	}
 	for _, tag := range []string{"10.0.0+driver_x86_64", "10.0.0+driver_x86_64_2"} {
 		n := 0
 		for _, a := range s.Assets(tag) {
