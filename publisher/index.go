@@ -1,17 +1,10 @@
 package publisher
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"html/template"
-	"net/url"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/falcosecurity/dbg/config"
 )
 
 // PrefixIndex is what a target holds in one prefix, with verified digests.
@@ -60,46 +53,9 @@ func Index(ctx context.Context, t Target, how Listing) (*SiteIndex, error) {
 		site.Total += len(objs)
 	}
 	if sw, ok := t.(SiteWriter); ok {
-		if err := writeSite(ctx, sw, site); err != nil {
+		if err := writeSite(ctx, sw, site, nil); err != nil {
 			return nil, fmt.Errorf("index %s: %w", t, err)
 		}
 	}
 	return site, nil
 }
-
-func writeSite(ctx context.Context, sw SiteWriter, site *SiteIndex) error {
-	data, err := json.MarshalIndent(site, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := sw.PutFile(ctx, "index.json", append(data, '\n'), "application/json"); err != nil {
-		return err
-	}
-	var page bytes.Buffer
-	if err := siteHTML.Execute(&page, site); err != nil {
-		return err
-	}
-	return sw.PutFile(ctx, "index.html", page.Bytes(), "text/html; charset=utf-8")
-}
-
-// link is the path of a file relative to driver/index.html, with "+"
-// escaped: S3 and some CDNs read a literal "+" in a URL path as a space.
-func link(parts ...string) string {
-	for i, p := range parts {
-		parts[i] = strings.ReplaceAll(url.PathEscape(p), "+", "%2B")
-	}
-	return strings.Join(parts, "/")
-}
-
-var siteHTML = template.Must(template.New("index").Funcs(template.FuncMap{"link": link, "sumsFile": func() string { return config.SumsFile }}).Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Falco drivers</title>
-<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}code{font-size:90%}</style></head>
-<body><h1>Falco drivers</h1>
-<p>{{.Total}} artifacts, generated {{.Generated.Format "2006-01-02 15:04 UTC"}}.</p>
-{{range $p := .Prefixes}}<h2 id="{{.DriverVersion}}-{{.Arch}}">{{.DriverVersion}} / {{.Arch}}</h2>
-<p><a href="{{link $p.DriverVersion $p.Arch sumsFile}}">{{sumsFile}}</a></p>
-<table><tr><th>file</th><th>size</th><th>sha256</th></tr>
-{{range .Artifacts}}<tr><td><a href="{{link $p.DriverVersion $p.Arch .File}}">{{.File}}</a></td><td>{{.Size}}</td><td><code>{{.SHA256}}</code></td></tr>
-{{end}}</table>
-{{end}}</body></html>
-`))
