@@ -27,7 +27,8 @@ type finderData struct {
 	// Rows: [stem, uname -r, module cell, probe cell], sorted by stem (the
 	// file name without its extension). A cell is null when the target
 	// holds no such artifact and no run recorded one, else
-	// [sha256, size (-1: not held), status, reason, log tail, run, time].
+	// [sha256, size (-1: not held), status, reason, log tail, run, time],
+	// trailing empty fields left out.
 	Rows [][]any `json:"rows"`
 }
 
@@ -127,7 +128,9 @@ func newFinderData(p PrefixIndex, kernels []*finderKernel) finderData {
 	return d
 }
 
-// row is the cell's JSON array (nil: null).
+// row is the cell's JSON array (nil: null), without its trailing empty
+// fields; a published artifact that built keeps no run nor time (they
+// matter where something went wrong), which keeps the data small.
 func (c *finderCell) row() any {
 	if c == nil {
 		return nil
@@ -138,10 +141,16 @@ func (c *finderCell) row() any {
 	}
 	r := []any{c.sha256, size, "", "", "", "", ""}
 	if s := c.status; s != nil {
-		r[2], r[3], r[4], r[5] = s.Status, s.Reason, s.LogTail, s.Run
-		if !s.Time.IsZero() {
-			r[6] = s.Time.UTC().Format(time.RFC3339)
+		r[2], r[3], r[4] = s.Status, s.Reason, s.LogTail
+		if !c.present || s.Status != "built" {
+			r[5] = s.Run
+			if !s.Time.IsZero() {
+				r[6] = s.Time.UTC().Format(time.RFC3339)
+			}
 		}
+	}
+	for len(r) > 2 && r[len(r)-1] == "" {
+		r = r[:len(r)-1]
 	}
 	return r
 }

@@ -159,7 +159,7 @@ var dbgFinder = (function () {
   // cellStatus tells what a cell says: [sha256, size, status, reason, log, run, time].
   function cellStatus(c) {
     if (!c) return { cls: "missing", text: "not built", held: false };
-    const held = c[1] >= 0, status = c[2], reason = c[3];
+    const held = c[1] >= 0, status = c[2] || "", reason = c[3] || "";
     if (held && status === "failed") return { cls: "ok", text: "published; the last build failed: " + reason, held: true };
     if (held) return { cls: "ok", text: "published", held: true };
     if (status === "failed") return { cls: "failed", text: "build failed: " + reason, held: false };
