@@ -4,6 +4,8 @@ import (
 	"image/color"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -185,5 +187,24 @@ func TestFinderWithoutJavaScript(t *testing.T) {
 	}
 	if rows := resultRows(dom); len(rows) != 0 || strings.Contains(dom, `data-state="done"`) || !strings.Contains(dom, `<details id="coverage-box" open="">`) {
 		t.Errorf("scripts ran: %d rows", len(rows))
+	}
+}
+
+// The page's Content-Security-Policy lets its own scripts run and no
+// other: a script that reached the page (here added to it) does not run.
+func TestFinderPolicyBlocksOtherScripts(t *testing.T) {
+	site, status := finderFixture(t)
+	root, base := finderSite(t, site, status)
+	page := filepath.Join(root, "driver", "index.html")
+	html := strings.Replace(string(readFile(t, page)), "</body>", `<script>document.title="injected"</script><img src="https://example.invalid/x.png"></body>`, 1)
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := string(chromium(t, "--dump-dom", pageURL(base, "6.1.0-57-amd64")))
+	if !strings.Contains(dom, "<title>Falco drivers</title>") {
+		t.Error("an inline script the policy does not list ran")
+	}
+	if rows := resultRows(dom); len(rows) != 3 {
+		t.Errorf("the page's own scripts did not run: %d rows", len(rows))
 	}
 }

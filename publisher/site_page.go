@@ -1,7 +1,9 @@
 package publisher
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"html/template"
 	"net/url"
 	"strconv"
@@ -36,12 +38,28 @@ var (
 	pageStyle string
 )
 
+// pageDone is the inline script after the data files.
+const pageDone = "dbgFinder.done();"
+
+// pagePolicy is the page's Content-Security-Policy: its own inline script
+// and style (by hash) and scripts beside it, nothing else; no value from
+// the data can add script even if one reached the page as HTML.
+var pagePolicy = "default-src 'none'; script-src 'self' " + cspHash(pageScript) + " " + cspHash(pageDone) +
+	"; style-src " + cspHash(pageStyle) + "; img-src 'self'; base-uri 'none'; form-action 'self'"
+
+func cspHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
 var finderPage = template.Must(template.New("index.html").Funcs(template.FuncMap{
 	"link":       link,
 	"sumsFile":   func() string { return config.SumsFile },
 	"statusFile": func() string { return StatusFile },
 	"script":     func() template.JS { return template.JS(pageScript) },
+	"done":       func() template.JS { return template.JS(pageDone) },
 	"style":      func() template.CSS { return template.CSS(pageStyle) },
+	"policy":     func() string { return pagePolicy },
 	"count":      func(n int) string { return thousands(n) },
 }).Parse(pageTemplate))
 
