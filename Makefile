@@ -51,11 +51,12 @@ cosign: ## install cosign $(COSIGN_VERSION) into GOPATH/bin, idempotently (built
 	if [ "$$v" != "$(COSIGN_VERSION)" ]; then echo "installing cosign $(COSIGN_VERSION) (have: $${v:-none})"; $(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION); fi
 	@cosign version | awk '/^GitVersion:/ {print "cosign " $$2}'
 
-tools: cosign ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck, jq, cosign
+tools: cosign ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck, jq, cosign, chromium (the finder page tests)
 	@command -v versitygw >/dev/null || { echo "installing versitygw"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
 	@command -v actionlint >/dev/null || { echo "installing actionlint"; $(GO) install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7; }
 	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; }
 	@command -v jq >/dev/null || { echo "installing jq"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }; }
+	@command -v chromium >/dev/null || { echo "installing chromium"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; }
 
 test: tools lint unit fuzz ## everything CI runs: lint (with actionlint), all tests, a short fuzz run
 
@@ -70,11 +71,12 @@ lint: tools ## gofmt check, go vet, actionlint on the workflows
 	$(GO) vet ./...
 	actionlint
 
-bench: ## benchmarks: load+plan of 20,000 configs; real builds at --jobs 1 and 2; no-op run over 20,000 published artifacts
+bench: ## benchmarks: load+plan of 20,000 configs; real builds at --jobs 1 and 2; no-op run over 20,000 published artifacts; the driver finder site of 69,204 artifacts
 	$(GO) test -run '^$$' -bench LoadPlan20k -benchtime 5x ./grid
 	$(GO) test -run '^$$' -bench Generate -benchtime 3x ./config
 	$(GO) test -run '^$$' -bench BenchmarkBuild -benchtime 1x -timeout 60m ./grid 2>/dev/null | grep -E '^(Benchmark|ok|FAIL|PASS)'
 	$(GO) test -run '^$$' -bench NoopRun20k -benchtime 3x ./cmd/dbg 2>/dev/null | grep -E '^(Benchmark|ok|FAIL|PASS)'
+	$(GO) test -run '^$$' -bench WriteSite69k -benchtime 3x ./publisher
 
 
 clean: ## remove build outputs
