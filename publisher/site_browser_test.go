@@ -208,3 +208,32 @@ func TestFinderPolicyBlocksOtherScripts(t *testing.T) {
 		t.Errorf("the page's own scripts did not run: %d rows", len(rows))
 	}
 }
+
+// Typing a query searches after a short pause and puts it in the address
+// (?q=), so the address can be shared. A script beside the page (allowed
+// by its policy, as data files are) types into the box; chromium runs the
+// page's timers within a virtual time budget.
+func TestFinderTypingUpdatesTheAddress(t *testing.T) {
+	site, status := finderFixture(t)
+	root, base := finderSite(t, site, status)
+	typing := `const q = document.getElementById("q");
+q.value = "6.1.0-57-cloud-amd64";
+q.dispatchEvent(new Event("input"));
+setTimeout(() => { document.body.dataset.address = location.search; }, 1000);
+`
+	dir := filepath.Join(root, "driver")
+	if err := os.WriteFile(filepath.Join(dir, "typing.js"), []byte(typing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, "index.html")
+	html := strings.Replace(string(readFile(t, page)), "</body>", `<script src="typing.js"></script></body>`, 1)
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := string(chromium(t, "--virtual-time-budget=5000", "--dump-dom", base+"/driver/index.html"))
+	if !strings.Contains(dom, `data-address="?q=6.1.0-57-cloud-amd64"`) {
+		t.Errorf("the address was not updated: %.300s", dom[strings.Index(dom, "<body"):])
+	}
+	want := wantRows(site, status, heldClass, "falco_debian_6.1.192-3-cloud-amd64_1")
+	equalRows(t, "typed 6.1.0-57-cloud-amd64", resultRows(dom), want)
+}
