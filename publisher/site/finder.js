@@ -148,7 +148,7 @@ var dbgFinder = (function () {
       tr.appendChild(statusCell(st, cell));
       const dl = urlCell(d, file, st.held);
       if (st.held) {
-        dl.appendChild(el("div", "sha256 " + cell[0], "sha"));
+        dl.appendChild(el("div", "sha256 " + (cell[0] || "unknown"), "sha"));
         dl.appendChild(el("div", size(cell[1]), "size"));
       }
       tr.appendChild(dl);
