@@ -5,9 +5,11 @@
 locals {
   origin_id = "s3-${var.bucket_name}"
 
-  # Files dbg index rewrites on every publish: cached briefly. Everything
-  # else (the drivers) never changes once published.
-  index_path_patterns = ["*SHA256SUMS", "*index.json", "*index.html"]
+  # Files dbg index rewrites on every publish: cached briefly (the driver
+  # finder's data files, driver/finder-<dv>_<arch>.js, too: a page must not
+  # read stale data). Everything else (the drivers) never changes once
+  # published.
+  index_path_patterns = ["*SHA256SUMS", "*index.json", "*index.html", "*finder-*.js"]
 }
 
 resource "aws_cloudfront_origin_access_control" "dist" {

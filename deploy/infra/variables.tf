@@ -73,7 +73,7 @@ variable "price_class" {
 }
 
 variable "index_ttl_seconds" {
-  description = "How long CloudFront caches the files dbg index rewrites (SHA256SUMS, index.json, index.html); drivers never change and use the managed CachingOptimized policy."
+  description = "How long CloudFront caches the files dbg index rewrites (SHA256SUMS, index.json, index.html, the finder data files finder-*.js); drivers never change and use the managed CachingOptimized policy."
   type        = number
   default     = 300
 }
