@@ -22,7 +22,11 @@ were not written since, and from the objects themselves for the others (S3:
 the stored checksum, with HeadObject; the bytes, with GetObject, when there
 is none). The first index of a bucket published without dbg therefore reads
 every object once; later ones trust the SHA256SUMS it wrote. --verify reads
-every digest from the objects themselves.`,
+every digest from the objects themselves.
+
+On S3 and folders, driver/index.html is the driver finder: a static page
+that finds a kernel's drivers by uname -r, release, distro or file name,
+with one data file per driver version folder (driver/finder-<dv>_<arch>.js).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			targets, err := tf.open(cmd.Context())
