@@ -237,3 +237,16 @@ setTimeout(() => { document.body.dataset.address = location.search; }, 1000);
 	want := wantRows(site, status, heldClass, "falco_debian_6.1.192-3-cloud-amd64_1")
 	equalRows(t, "typed 6.1.0-57-cloud-amd64", resultRows(dom), want)
 }
+
+// A data file that cannot be loaded is said, not silently left out.
+func TestFinderSaysWhenAFolderIsMissing(t *testing.T) {
+	site, status := finderFixture(t)
+	root, base := finderSite(t, site, status)
+	if err := os.Remove(filepath.Join(root, "driver", "finder-9.1.0.driver_x86_64.js")); err != nil {
+		t.Fatal(err)
+	}
+	dom := string(chromium(t, "--dump-dom", pageURL(base, "6.1.0-57-amd64")))
+	if rows := resultRows(dom); len(rows) != 1 || !strings.Contains(dom, "1 driver version folder(s) could not be loaded") {
+		t.Errorf("with a data file missing: %d rows, no warning", len(rows))
+	}
+}

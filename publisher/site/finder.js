@@ -216,7 +216,10 @@ var dbgFinder = (function () {
 
   function done() {
     render(true);
-    const t = $("timing");
+    const t = $("timing"), missing = Number(t.dataset.expect) - prefixes.length;
+    if (missing > 0) {
+      $("warning").textContent = missing + " driver version folder(s) could not be loaded: their kernels are not searched.";
+    }
     t.dataset.doneMs = performance.now().toFixed(1);
     t.dataset.folders = String(prefixes.length);
     t.dataset.state = "done";
