@@ -111,7 +111,7 @@ var dbgFinder = (function () {
 
   function summaryText(q, r) {
     if (r.count === 0) return "No kernel matches “" + q + "”. Not built yet, or not a kernel falcoctl asks for: try its release alone.";
-    let s = r.count + (r.count === 1 ? " match" : " matches") + " for “" + q + "” (a kernel in one driver version folder each)";
+    let s = r.count.toLocaleString("en-US") + (r.count === 1 ? " match" : " matches") + " for “" + q + "” (a kernel in one driver version folder each)";
     if (r.count > r.hits.length) s += "; the first " + r.hits.length + " are shown, type more to narrow";
     return s + ".";
   }
@@ -215,7 +215,7 @@ var dbgFinder = (function () {
   }
 
   function done() {
-    render(true);
+    render(false); // the last add rendered the query already, if there is one
     const t = $("timing"), missing = Number(t.dataset.expect) - prefixes.length;
     if (missing > 0) {
       $("warning").textContent = missing + " driver version folder(s) could not be loaded: their kernels are not searched.";
