@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 
 	"github.com/falcosecurity/dbg/config"
 )
@@ -63,11 +64,12 @@ type siteFile struct {
 
 // buildFinder makes the page's model and its data files.
 func buildFinder(site *SiteIndex, status map[Prefix][]KernelStatus) (*sitePage, []siteFile, error) {
-	kernels := make([][]*finderKernel, len(site.Prefixes))
-	files := make([]siteFile, len(site.Prefixes))
-	page := &sitePage{Site: site, Prefixes: make([]pagePrefix, len(site.Prefixes))}
-	names := dataNames(site.Prefixes)
-	for i, p := range site.Prefixes {
+	prefixes, held := finderPrefixes(site.Prefixes, status)
+	kernels := make([][]*finderKernel, len(prefixes))
+	files := make([]siteFile, len(prefixes))
+	page := &sitePage{Site: site, Prefixes: make([]pagePrefix, len(prefixes))}
+	names := dataNames(prefixes)
+	for i, p := range prefixes {
 		st := status[Prefix{p.DriverVersion, p.Arch}]
 		kernels[i] = prefixKernels(p, st)
 		js, err := dataScript(newFinderData(p, kernels[i]))
@@ -76,10 +78,31 @@ func buildFinder(site *SiteIndex, status map[Prefix][]KernelStatus) (*sitePage, 
 		}
 		files[i] = siteFile{names[i], js}
 		page.Prefixes[i] = pagePrefix{DriverVersion: p.DriverVersion, Arch: p.Arch,
-			Artifacts: len(p.Artifacts), Data: names[i], HasStatus: len(st) > 0}
+			Artifacts: len(p.Artifacts), Data: names[i], Held: held[Prefix{p.DriverVersion, p.Arch}], HasStatus: len(st) > 0}
 	}
 	page.Coverage = coverage(kernels)
 	return page, files, nil
+}
+
+// finderPrefixes are the site's prefixes plus those only statuses name (a
+// driver version whose every build failed holds no artifact, and its
+// failures are what a user needs to see), sorted as Index sorts them;
+// seen tells the site's own.
+func finderPrefixes(held []PrefixIndex, status map[Prefix][]KernelStatus) (out []PrefixIndex, seen map[Prefix]bool) {
+	seen = make(map[Prefix]bool, len(held))
+	for _, p := range held {
+		seen[Prefix{p.DriverVersion, p.Arch}] = true
+	}
+	out = append([]PrefixIndex(nil), held...)
+	for p, st := range status {
+		if !seen[p] && len(st) > 0 {
+			out = append(out, PrefixIndex{DriverVersion: p.DriverVersion, Arch: p.Arch})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return Prefix{out[i].DriverVersion, out[i].Arch}.String() < Prefix{out[j].DriverVersion, out[j].Arch}.String()
+	})
+	return out, seen
 }
 
 // dataScript is a data file: a script that hands the data to the page

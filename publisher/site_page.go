@@ -26,6 +26,7 @@ type pagePrefix struct {
 	DriverVersion, Arch string
 	Artifacts           int
 	Data                string // the data file's name, beside index.html
+	Held                bool   // the target lists the prefix (it has a SHA256SUMS)
 	HasStatus           bool   // the prefix has a status.json
 }
 

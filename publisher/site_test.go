@@ -145,3 +145,30 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// A driver version whose every build failed holds no artifact; its
+// failures are on the page all the same.
+func TestFinderShowsFoldersWithOnlyFailures(t *testing.T) {
+	site, status := finderFixture(t)
+	p := Prefix{"10.3.0+driver", "x86_64"}
+	status[p] = []KernelStatus{{File: "falco_debian_6.1.192-3-amd64_1.ko", Target: "debian", KernelRelease: "6.1.192-3-amd64",
+		KernelVersion: "1", Kind: "module", UnameR: "6.1.0-57-amd64", Status: "failed", Reason: "make exited 2", Run: "run-43", Time: finderTime}}
+	var m memSite
+	if err := writeSite(t.Context(), &m, site, status); err != nil {
+		t.Fatal(err)
+	}
+	d := readData(t, m.files["finder-10.3.0.driver_x86_64.js"])
+	if r := dataRow(d, "falco_debian_6.1.192-3-amd64_1"); r == nil || r[2].([]any)[2] != "failed" {
+		t.Errorf("10.3.0+driver's data: %v", d.Rows)
+	}
+	page := string(m.files["index.html"])
+	for _, want := range []string{`<strong>10.3.0&#43;driver / x86_64</strong>: 0 artifacts · <a href="10.3.0%2Bdriver/x86_64/status.json">status.json</a>`,
+		`<script src="finder-10.3.0.driver_x86_64.js"></script>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+	if len(site.Prefixes) != 4 {
+		t.Errorf("the site's own prefixes changed: %d", len(site.Prefixes))
+	}
+}
