@@ -250,3 +250,11 @@ func TestFinderSaysWhenAFolderIsMissing(t *testing.T) {
 		t.Errorf("with a data file missing: %d rows, no warning", len(rows))
 	}
 }
+
+// The URL falcoctl failed to download, pasted whole, finds its kernel.
+func TestFinderFindsAPastedURL(t *testing.T) {
+	site, status := finderFixture(t)
+	_, base := finderSite(t, site, status)
+	dom := string(chromium(t, "--dump-dom", pageURL(base, "https://download.falco.org/driver/9.1.0%2Bdriver/x86_64/falco_debian_6.1.192-3-cloud-amd64_1.o")))
+	equalRows(t, "a pasted URL", resultRows(dom), wantRows(site, status, heldClass, "falco_debian_6.1.192-3-cloud-amd64_1"))
+}
