@@ -127,7 +127,8 @@ func (g *GitHub) Preflight(ctx context.Context) error {
 	return nil
 }
 
-// Prefixes lists the prefixes that have at least one release.
+// Prefixes lists the prefixes that have at least one release (artifacts
+// or status).
 func (g *GitHub) Prefixes(ctx context.Context) ([]Prefix, error) {
 	releases, err := g.listReleases(ctx)
 	if err != nil {
@@ -136,7 +137,11 @@ func (g *GitHub) Prefixes(ctx context.Context) ([]Prefix, error) {
 	seen := map[Prefix]bool{}
 	var out []Prefix
 	for _, r := range releases {
-		if p, _, ok := parseGHTag(r.GetTagName()); ok && !seen[p] {
+		p, _, ok := parseGHTag(r.GetTagName())
+		if !ok {
+			p, ok = parseGHStatusTag(r.GetTagName()) // a prefix with nothing but its status
+		}
+		if ok && !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}

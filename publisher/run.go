@@ -26,6 +26,9 @@ type RunOptions struct {
 	Force  bool   // rebuild everything and replace what differs (holdings then list digests)
 	DryRun bool   // list what would be built and published; change nothing
 	Jobs   int    // uploads at once per target
+	// RunID names the status parts the run writes (NewRunID; default: a
+	// time and random one).
+	RunID string
 }
 
 // RunReport is what Run did.
@@ -53,7 +56,10 @@ const alreadyPublished = "already published on every target"
 //     where others are), from what step 1 listed (publishHeld); the index
 //     of each prefix uploaded to keeps the digests it had for the objects
 //     already there (WriteIndex);
-//  5. the manifest (every plan entry) and publish.json, once (record).
+//  5. per target and prefix, the run's status part: what became of each
+//     entry built, failed or not buildable (WriteStatus; `dbg index`
+//     merges the parts into status.json);
+//  6. the manifest (every plan entry) and publish.json, once (record).
 //
 // A target that already holds an artifact is left alone.
 func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, opts RunOptions) (*RunReport, error) {
@@ -85,6 +91,7 @@ func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, op
 		err = fmt.Errorf("%w: %w", config.ErrInfra, err)
 	} else if ctx.Err() == nil {
 		err = rep.publish(ctx, targets, held, opts)
+		err = errors.Join(err, rep.writeStatus(ctx, targets, opts.RunID))
 	}
 	return rep, errors.Join(err, rep.record(opts.Out, len(targets) > 0))
 }
@@ -117,6 +124,17 @@ func (rep *RunReport) publish(ctx context.Context, targets []Target, held map[Ta
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// writeStatus writes the run's status parts (WriteStatus) to the targets.
+func (rep *RunReport) writeStatus(ctx context.Context, targets []Target, run string) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	if run == "" {
+		run = NewRunID(func(string) string { return "" }, grid.Shard{}, rep.Build.Started)
+	}
+	return WriteStatus(ctx, targets, rep.Build.Builds, run, rep.Build.Started)
 }
 
 // record writes the run's manifest (every plan entry) and, when it had
