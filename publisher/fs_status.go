@@ -33,8 +33,8 @@ func (d *Dir) GetStatus(_ context.Context, p Prefix, name string) ([]byte, error
 	return data, err
 }
 
-// StatusParts lists the prefix's status parts.
-func (d *Dir) StatusParts(_ context.Context, p Prefix) ([]string, error) {
+// StatusFiles lists the prefix's status files.
+func (d *Dir) StatusFiles(_ context.Context, p Prefix) ([]string, error) {
 	entries, err := os.ReadDir(d.path(p.Key("")))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -44,7 +44,7 @@ func (d *Dir) StatusParts(_ context.Context, p Prefix) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && IsPartName(e.Name()) {
+		if e.Type().IsRegular() && checkStatusName(e.Name()) == nil {
 			out = append(out, e.Name())
 		}
 	}

@@ -67,15 +67,15 @@ func (g *GitHub) GetStatus(ctx context.Context, p Prefix, name string) ([]byte, 
 	return buf.Bytes(), nil
 }
 
-// StatusParts lists the part assets of p's status release.
-func (g *GitHub) StatusParts(ctx context.Context, p Prefix) ([]string, error) {
+// StatusFiles lists the status assets of p's status release.
+func (g *GitHub) StatusFiles(ctx context.Context, p Prefix) ([]string, error) {
 	rel, err := g.statusRelease(ctx, p, false)
 	if err != nil || rel == nil {
 		return nil, err
 	}
 	var out []string
 	for _, a := range rel.assets {
-		if a.complete() && IsPartName(a.name) {
+		if a.complete() && checkStatusName(a.name) == nil {
 			out = append(out, a.name)
 		}
 	}

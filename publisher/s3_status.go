@@ -42,11 +42,11 @@ func (s *S3) GetStatus(ctx context.Context, p Prefix, name string) ([]byte, erro
 	return data, nil
 }
 
-// StatusParts lists the prefix's parts: one listing of the keys that
-// start with the parts' prefix (one page per 1000).
-func (s *S3) StatusParts(ctx context.Context, p Prefix) ([]string, error) {
+// StatusFiles lists the prefix's status files: one listing of the keys
+// that start with "status" (one page per 1000).
+func (s *S3) StatusFiles(ctx context.Context, p Prefix) ([]string, error) {
 	folder := s.key(p.Key(""))
-	prefix := folder + partPrefix
+	prefix := folder + "status"
 	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
 		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"),
 	})
@@ -57,7 +57,7 @@ func (s *S3) StatusParts(ctx context.Context, p Prefix) ([]string, error) {
 			return nil, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
 		}
 		for _, o := range page.Contents {
-			if name := strings.TrimPrefix(aws.ToString(o.Key), folder); IsPartName(name) {
+			if name := strings.TrimPrefix(aws.ToString(o.Key), folder); checkStatusName(name) == nil {
 				out = append(out, name)
 			}
 		}

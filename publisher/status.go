@@ -29,8 +29,9 @@ type StatusStore interface {
 	PutStatus(ctx context.Context, p Prefix, name string, data []byte) error
 	// GetStatus reads it; a missing file is (nil, nil).
 	GetStatus(ctx context.Context, p Prefix, name string) ([]byte, error)
-	// StatusParts lists the names of p's unmerged parts, sorted.
-	StatusParts(ctx context.Context, p Prefix) ([]string, error)
+	// StatusFiles lists the status files p has, sorted: its StatusFile
+	// and its unmerged parts (one listing).
+	StatusFiles(ctx context.Context, p Prefix) ([]string, error)
 	// DeleteStatus removes the status file name of p (a missing one is no error).
 	DeleteStatus(ctx context.Context, p Prefix, name string) error
 }

@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,25 +59,28 @@ func settle(ps *PrefixStatus, held map[string]bool) {
 }
 
 // prefixStatus is p's status.json and its unmerged parts, read from st
-// (names: the parts read). A file that does not parse is left out with a
-// warning: one broken part must not stop the index.
+// (names: the parts read); only the files st lists are read. A file that
+// does not parse is left out with a warning: one broken part must not
+// stop the index.
 func prefixStatus(ctx context.Context, st StatusStore, p Prefix) (base *PrefixStatus, parts []*PrefixStatus, names []string, err error) {
-	if base, err = readStatusFile(ctx, st, p, StatusFile); err != nil {
-		return nil, nil, nil, err
-	}
-	all, err := st.StatusParts(ctx, p)
+	all, err := st.StatusFiles(ctx, p)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("list the status parts of %s: %w", p, err)
+		return nil, nil, nil, fmt.Errorf("list the status files of %s: %w", p, err)
 	}
 	for _, name := range all {
 		ps, err := readStatusFile(ctx, st, p, name)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if ps != nil {
+		switch {
+		case name == StatusFile:
+			base = ps
+		case ps != nil:
 			parts = append(parts, ps)
+			names = append(names, name)
+		default:
+			names = append(names, name)
 		}
-		names = append(names, name)
 	}
 	return base, parts, names, nil
 }
@@ -128,12 +132,12 @@ func MergeStatus(ctx context.Context, t Target, p Prefix, held []Object) (*Prefi
 	}
 	ps := mergeStatus(p, base, parts)
 	settle(ps, heldFiles(held))
-	if base == nil && len(ps.Kernels) == 0 && len(names) == 0 {
-		return ps, nil
-	}
 	data, err := json.MarshalIndent(ps, "", "  ")
 	if err != nil {
 		return nil, err
+	}
+	if len(names) == 0 && (base == nil && len(ps.Kernels) == 0 || sameStatus(base, data)) {
+		return ps, nil // nothing new: no write
 	}
 	if err := st.PutStatus(ctx, p, StatusFile, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("write %s of %s: %w", StatusFile, p, err)
@@ -144,6 +148,14 @@ func MergeStatus(ctx context.Context, t Target, p Prefix, held []Object) (*Prefi
 		}
 	}
 	return ps, nil
+}
+
+func sameStatus(base *PrefixStatus, data []byte) bool {
+	if base == nil {
+		return false
+	}
+	old, err := json.MarshalIndent(base, "", "  ")
+	return err == nil && bytes.Equal(old, data)
 }
 
 // putPart writes a run's part of p.
@@ -166,11 +178,11 @@ func deleteStatus(ctx context.Context, t Target, p Prefix) error {
 	if !ok {
 		return nil
 	}
-	names, err := st.StatusParts(ctx, p)
+	names, err := st.StatusFiles(ctx, p)
 	if err != nil {
 		return err
 	}
-	for _, name := range append(names, StatusFile) {
+	for _, name := range names {
 		if err := st.DeleteStatus(ctx, p, name); err != nil {
 			return err
 		}

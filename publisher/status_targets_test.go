@@ -69,7 +69,7 @@ func TestRunStatusMergedByIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := target.(StatusStore)
-			if parts, err := st.StatusParts(t.Context(), p); err != nil || strings.Join(parts, ",") != PartName("run-1") {
+			if parts, err := st.StatusFiles(t.Context(), p); err != nil || strings.Join(parts, ",") != PartName("run-1") {
 				t.Fatalf("status parts after the run: %v %v", parts, err)
 			}
 			if objs, err := target.List(t.Context(), p, Presence); err != nil || len(objs) != 1 || objs[0].File != plan[0].File {
@@ -82,7 +82,7 @@ func TestRunStatusMergedByIndex(t *testing.T) {
 			if site.Status != (StatusCounts{Failed: 1, Published: 1}) || len(site.Prefixes) != 1 {
 				t.Errorf("index: %+v, %d prefixes", site.Status, len(site.Prefixes))
 			}
-			if parts, err := st.StatusParts(t.Context(), p); err != nil || len(parts) != 0 {
+			if parts, err := st.StatusFiles(t.Context(), p); err != nil || strings.Join(parts, ",") != StatusFile {
 				t.Errorf("parts left after the index: %v %v", parts, err)
 			}
 			got := readStatusJSON(t, target, p)
