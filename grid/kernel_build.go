@@ -100,6 +100,10 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 		Name: k.ID(), Image: b.imageFor(k), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
 		OutDir: outDir, User: b.opts.User, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
+	if why, ok := offlineUnsupported[k.Target]; ok {
+		// not a failure: dbg cannot build this target at all (no fetch, no container)
+		return job, nil, resultsOf(kb.versions, NotBuildable, "target "+k.Target+" needs the network: "+why, false, 0)
+	}
 	headers, err := b.headerFiles(ctx, k)
 	if err != nil {
 		return job, nil, failAll(ctx, kb.versions, "kernel headers: ", err)

@@ -29,6 +29,10 @@ type RunOptions struct {
 	// RunID names the status parts the run writes (NewRunID; default: a
 	// time and random one).
 	RunID string
+	// NotBuildable are the results of what the plan's selection cannot
+	// build (grid.NotBuildableOf): recorded in the manifest and the status,
+	// never built.
+	NotBuildable []grid.BuildResult
 }
 
 // RunReport is what Run did.
@@ -85,7 +89,7 @@ func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, op
 			return rep, err
 		}
 	}
-	rep.Build = wholePlan(plan, built)
+	rep.Build = wholePlan(plan, built, opts.NotBuildable)
 	err = grid.WriteSums(opts.Out, built.Builds)
 	if err != nil {
 		err = fmt.Errorf("%w: %w", config.ErrInfra, err)
@@ -96,9 +100,10 @@ func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, op
 	return rep, errors.Join(err, rep.record(opts.Out, len(targets) > 0))
 }
 
-// wholePlan is the report over every plan entry: the build's results, and
-// the entries not built because every target holds them.
-func wholePlan(plan []grid.Entry, built *grid.Report) *grid.Report {
+// wholePlan is the report over every plan entry: the build's results, the
+// entries not built because every target holds them, then what the plan
+// cannot build.
+func wholePlan(plan []grid.Entry, built *grid.Report, notBuildable []grid.BuildResult) *grid.Report {
 	byKey := map[string]grid.BuildResult{}
 	for _, r := range built.Builds {
 		byKey[r.Key] = r
@@ -111,7 +116,7 @@ func wholePlan(plan []grid.Entry, built *grid.Report) *grid.Report {
 		}
 		all[i] = r
 	}
-	return grid.NewReport(built.Started, all)
+	return grid.NewReport(built.Started, append(all, notBuildable...))
 }
 
 // publish sends each built artifact to the targets that miss it.

@@ -180,3 +180,48 @@ func TestDirStatusPartsMergedByIndex(t *testing.T) {
 		t.Errorf("status.json: %s", data)
 	}
 }
+
+// What the plan cannot build reaches the manifest and the run's status
+// part, and is never built.
+func TestRunRecordsNotBuildable(t *testing.T) {
+	out, dst := t.TempDir(), t.TempDir()
+	k := &config.Kernel{KernelRelease: "6.1.170-3-amd64", KernelVersion: "1", Target: "debian", Architecture: config.AMD64}
+	old := &config.Kernel{KernelRelease: "3.10.0-1160.el7.x86_64", KernelVersion: "1", Target: "centos", Architecture: config.AMD64}
+	plan := []grid.Entry{entry(k, config.Module)}
+	nb := []grid.BuildResult{{Entry: entry(old, config.Probe), Status: grid.NotBuildable, Reason: "kernel too old"}}
+	var built []string
+	rep, err := Run(t.Context(), plan, fakeBuild(t, out, &built), []Target{NewDir(dst)}, RunOptions{Out: out, RunID: "r", NotBuildable: nb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(built) != 1 || rep.Build.NotBuildable != 1 || rep.Build.Total != 2 {
+		t.Errorf("built %v, report %+v", built, rep.Build)
+	}
+	if c := RunCounts(rep.Build, rep.Outcomes); c != (StatusCounts{NotBuildable: 1, Published: 1}) || c.String() != "failed 0, not built 1, published 1" {
+		t.Errorf("run counts %+v %q", c, c)
+	}
+	m, err := ReadManifest(out)
+	if err != nil || m.NotBuildable != 1 {
+		t.Fatalf("manifest: %v %+v", err, m)
+	}
+	data, err := NewDir(dst).GetStatus(t.Context(), Prefix{plan[0].DriverVersion, plan[0].Arch}, PartName("r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps PrefixStatus
+	if err := json.Unmarshal(data, &ps); err != nil {
+		t.Fatal(err)
+	}
+	got := byFile(&ps)
+	if s := got[nb[0].File]; s.Status != StatusNotBuildable || s.Reason != "kernel too old" || s.KernelRelease != old.KernelRelease {
+		t.Errorf("part: %s", data)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 20104: "20,104", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
