@@ -45,6 +45,8 @@ func TestCompare(t *testing.T) {
 				{Entry: plan[0], Status: grid.Failed, Reason: "old failure"},
 				{Entry: plan[1], Status: grid.Failed, Reason: "compile error"},
 				{Entry: plan[2], Status: grid.NotBuildable, Reason: "too old"},
+				// a build in plan[2]'s folder: its part is written
+				{Entry: compareEntry("9.1.0+driver", "x86_64", "ubuntu-aws", config.Module, "falco_ubuntu-aws_6.8.0-1_1.ko"), Status: grid.Built},
 			}
 			if err := WriteStatus(t.Context(), []Target{target}, results, "run-1", time.Now()); err != nil {
 				t.Fatal(err)

@@ -113,6 +113,19 @@ func neutralReason(reason string) string {
 	return config.NeutralTail(strings.Join(strings.Fields(reason), " "))
 }
 
+// news tells whether a part says more than what the plan alone knows:
+// some build was tried (built or failed). A prefix's not buildable entries
+// are recorded only with it, so that a run that builds nothing writes
+// nothing, however many old kernels the configs hold.
+func news(ps *PrefixStatus) bool {
+	for _, k := range ps.Kernels {
+		if k.Status != StatusNotBuildable {
+			return true
+		}
+	}
+	return false
+}
+
 // runParts groups what a run records by prefix.
 func runParts(results []grid.BuildResult, run string, at time.Time) map[Prefix]*PrefixStatus {
 	out := map[Prefix]*PrefixStatus{}
@@ -133,7 +146,8 @@ func runParts(results []grid.BuildResult, run string, at time.Time) map[Prefix]*
 // WriteStatus writes, to every target that keeps status, one part per
 // prefix of what the run recorded of results (StatusOf; infrastructure
 // failures record nothing: they say nothing of the kernel), named after
-// the run id, all entries at time at. Errors wrap config.ErrInfra.
+// the run id, all entries at time at. A prefix where nothing was built or
+// failed gets no part (news). Errors wrap config.ErrInfra.
 func WriteStatus(ctx context.Context, targets []Target, results []grid.BuildResult, run string, at time.Time) error {
 	if err := CheckRunID(run); err != nil {
 		return fmt.Errorf("%w: %w", config.ErrUsage, err)
@@ -146,8 +160,10 @@ func WriteStatus(ctx context.Context, targets []Target, results []grid.BuildResu
 	}
 	parts := runParts(kept, run, at)
 	prefixes := make([]Prefix, 0, len(parts))
-	for p := range parts {
-		prefixes = append(prefixes, p)
+	for p, ps := range parts {
+		if news(ps) {
+			prefixes = append(prefixes, p)
+		}
 	}
 	sort.Slice(prefixes, func(i, j int) bool { return prefixes[i].String() < prefixes[j].String() })
 	for _, t := range targets {

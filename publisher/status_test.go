@@ -225,3 +225,19 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// A run that builds nothing writes no part, whatever it cannot build.
+func TestNoPartWithoutBuilds(t *testing.T) {
+	dst := t.TempDir()
+	old := &config.Kernel{KernelRelease: "3.10.0-1160.el7.x86_64", KernelVersion: "1", Target: "centos", Architecture: config.AMD64}
+	results := []grid.BuildResult{
+		{Entry: entry(old, config.Probe), Status: grid.NotBuildable, Reason: "kernel too old"},
+		grid.Skip(entry(old, config.Module), alreadyPublished),
+	}
+	if err := WriteStatus(t.Context(), []Target{NewDir(dst)}, results, "r", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if files, err := NewDir(dst).StatusFiles(t.Context(), Prefix{"9.1.0+driver", "x86_64"}); err != nil || len(files) != 0 {
+		t.Errorf("a run that built nothing wrote %v %v", files, err)
+	}
+}
