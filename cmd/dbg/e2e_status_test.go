@@ -43,7 +43,7 @@ func TestEndToEndStatus(t *testing.T) {
 	if _, err := os.Stat(part); err != nil {
 		t.Fatalf("the run wrote no status part: %v", err)
 	}
-	if stdout, stderr, code = dbg(t, "index", "--to", to); code != 0 {
+	if stdout, stderr, code = dbg(t, "index", "--to", to); code != 0 || !strings.Contains(stdout, "status: failed 1, not built 0, published 1\n") {
 		t.Fatalf("dbg index: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	data, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(prefix.Key(publisher.StatusFile))))

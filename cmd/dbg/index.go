@@ -22,7 +22,11 @@ were not written since, and from the objects themselves for the others (S3:
 the stored checksum, with HeadObject; the bytes, with GetObject, when there
 is none). The first index of a bucket published without dbg therefore reads
 every object once; later ones trust the SHA256SUMS it wrote. --verify reads
-every digest from the objects themselves.`,
+every digest from the objects themselves.
+
+Each folder's status parts (status-<run id>.json, one per run) are merged
+into its status.json: the latest run wins per file, a file the target holds
+is built, and the merged parts are deleted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			targets, err := tf.open(cmd.Context())
@@ -38,7 +42,7 @@ every digest from the objects themselves.`,
 				if err != nil {
 					return fmt.Errorf("%w: %w", config.ErrInfra, err)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d artifacts in %d folders indexed\n", t, site.Total, len(site.Prefixes))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d artifacts in %d folders indexed; status: %s\n", t, site.Total, len(site.Prefixes), site.Status)
 			}
 			return nil
 		},
