@@ -248,5 +248,10 @@ func (b *Builder) gccFor(k *config.Kernel) string {
 
 // logPath is the log file of one build: logs/<driver version>/<arch>/<file>.log.
 func logPath(out string, e Entry) string {
-	return filepath.Join(out, "logs", e.DriverVersion, e.Arch, e.File+".log")
+	return filepath.Join(out, LogRel(e))
+}
+
+// LogRel is where, relative to the output folder, the log of e is.
+func LogRel(e Entry) string {
+	return filepath.Join("logs", e.DriverVersion, e.Arch, e.File+".log")
 }

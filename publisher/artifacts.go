@@ -34,24 +34,36 @@ func ReadManifest(out string) (*grid.Report, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("read the build manifest: %w", err)
 	}
+	root, err := os.OpenRoot(out)
+	if err != nil {
+		return nil, fmt.Errorf("read the build manifest: %w", err)
+	}
+	defer root.Close()
 	for i, b := range r.Builds {
-		if b.Status == grid.Failed && b.Log != "" {
-			r.Builds[i].LogTail = fileTail(b.Log)
+		if b.Status == grid.Failed {
+			r.Builds[i].LogTail = fileTail(root, grid.LogRel(b.Entry))
 		}
 	}
 	return &r, nil
 }
 
-// fileTail is the last 16 KiB of a file (NeutralTail keeps its end); an
-// unreadable file has none.
-func fileTail(path string) string {
-	f, err := os.Open(path)
+// fileTail is the last 16 KiB of the file at rel in root (NeutralTail
+// keeps its end); an unreadable file has none. The manifest's own log
+// paths are not followed: the manifest comes from a build runner, and
+// root keeps every read inside the output folder (no "..", no symlink
+// out of it), so no file of the publishing machine can be published.
+func fileTail(root *os.Root, rel string) string {
+	f, err := root.Open(rel)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
 	const most = 16 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > most {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	if st.Size() > most {
 		if _, err := f.Seek(st.Size()-most, io.SeekStart); err != nil {
 			return ""
 		}

@@ -241,3 +241,36 @@ func TestNoPartWithoutBuilds(t *testing.T) {
 		t.Errorf("a run that built nothing wrote %v %v", files, err)
 	}
 }
+
+// publish --from takes a failure's log tail from the build's log file,
+// and only from inside the output folder, whatever the manifest says.
+func TestReadManifestLogTailStaysInOut(t *testing.T) {
+	base := t.TempDir()
+	out := filepath.Join(base, "out")
+	secret := filepath.Join(base, "secret.log")
+	if err := os.WriteFile(secret, []byte("AWS_SECRET_ACCESS_KEY=xyz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := statusEntry("falco_debian_good_1.ko")
+	evil := statusEntry("../../../../secret") // logs/<dv>/<arch>/../../../../secret.log = base/secret.log
+	if err := os.MkdirAll(filepath.Join(out, filepath.Dir(grid.LogRel(good))), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, grid.LogRel(good)), []byte("cc: error: nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := grid.NewReport(time.Now(), []grid.BuildResult{
+		{Entry: good, Status: grid.Failed, Reason: "x", Log: secret},
+		{Entry: evil, Status: grid.Failed, Reason: "y", Log: secret},
+	})
+	if err := grid.WriteManifest(filepath.Join(out, grid.ManifestFile), rep); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Builds[0].LogTail != "cc: error: nope\n" || m.Builds[1].LogTail != "" {
+		t.Errorf("log tails %q, %q: want the build's own log, and nothing from outside the output folder", m.Builds[0].LogTail, m.Builds[1].LogTail)
+	}
+}
