@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,6 +114,17 @@ func neutralReason(reason string) string {
 	return config.NeutralTail(strings.Join(strings.Fields(reason), " "))
 }
 
+// checkStatusEntry refuses a result whose folder or file name is not one
+// dbg makes (publish --from reads results from a manifest a build runner
+// wrote): it must not reach a key or a path outside the prefix.
+func checkStatusEntry(r grid.BuildResult) error {
+	if !config.ValidDriverVersion(r.DriverVersion) || !slices.Contains(config.Machines(), r.Arch) ||
+		!IsArtifact(r.File) || strings.ContainsAny(r.File, "/\\") {
+		return fmt.Errorf("entry %q in %s/%s is no artifact of a driver folder", r.File, r.DriverVersion, r.Arch)
+	}
+	return nil
+}
+
 // news tells whether a part says more than what the plan alone knows:
 // some build was tried (built or failed). A prefix's not buildable entries
 // are recorded only with it, so that a run that builds nothing writes
@@ -154,6 +166,9 @@ func WriteStatus(ctx context.Context, targets []Target, results []grid.BuildResu
 	}
 	var kept []grid.BuildResult
 	for _, r := range results {
+		if err := checkStatusEntry(r); err != nil {
+			return fmt.Errorf("%w: status: %w", config.ErrData, err)
+		}
 		if !r.Infra {
 			kept = append(kept, r)
 		}

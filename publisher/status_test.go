@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,5 +273,32 @@ func TestReadManifestLogTailStaysInOut(t *testing.T) {
 	}
 	if m.Builds[0].LogTail != "cc: error: nope\n" || m.Builds[1].LogTail != "" {
 		t.Errorf("log tails %q, %q: want the build's own log, and nothing from outside the output folder", m.Builds[0].LogTail, m.Builds[1].LogTail)
+	}
+}
+
+// Results from a tampered manifest never reach a path outside a prefix.
+func TestWriteStatusRefusesForeignNames(t *testing.T) {
+	base := t.TempDir()
+	d := NewDir(filepath.Join(base, "target"))
+	for _, e := range []grid.Entry{
+		{DriverVersion: "../../../escape", Arch: "x86_64", File: "falco_x_1_1.ko"},
+		{DriverVersion: "1.0.0+driver", Arch: "../x", File: "falco_x_1_1.ko"},
+		{DriverVersion: "1.0.0+driver", Arch: "x86_64", File: "falco_/../../x.ko"},
+		{DriverVersion: "1.0.0+driver", Arch: "x86_64", File: "index.html"},
+	} {
+		err := WriteStatus(t.Context(), []Target{d}, []grid.BuildResult{{Entry: e, Status: grid.Failed}}, "r", time.Now())
+		if !errors.Is(err, config.ErrData) {
+			t.Errorf("%+v: %v, want a data error", e, err)
+		}
+	}
+	var found []string
+	_ = filepath.WalkDir(base, func(path string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if len(found) != 0 {
+		t.Errorf("files written: %v", found)
 	}
 }
