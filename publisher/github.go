@@ -47,6 +47,7 @@ type GitHub struct {
 
 	mu       sync.Mutex
 	prefixes map[Prefix]*ghPrefixState
+	status   map[Prefix]*ghRelease // status releases, as last listed (github_status.go)
 }
 
 var _ Target = (*GitHub)(nil)
@@ -78,7 +79,7 @@ func NewGitHub(owner, repo string, opts GitHubOptions) (*GitHub, error) {
 		owner: owner, repo: repo, client: client, download: &http.Client{},
 		hasToken: opts.Token != "", concurrency: opts.Concurrency,
 		policy:    ghPolicy(opts.Retries, opts.Backoff),
-		maxAssets: ghMaxAssets, prefixes: map[Prefix]*ghPrefixState{},
+		maxAssets: ghMaxAssets, prefixes: map[Prefix]*ghPrefixState{}, status: map[Prefix]*ghRelease{},
 	}
 	if g.concurrency <= 0 {
 		g.concurrency = 4

@@ -67,8 +67,12 @@ func (g *GitHub) GetStatus(ctx context.Context, p Prefix, name string) ([]byte, 
 	return buf.Bytes(), nil
 }
 
-// StatusFiles lists the status assets of p's status release.
+// StatusFiles lists the status assets of p's status release, afresh (the
+// other calls use what it, or the last of them, listed).
 func (g *GitHub) StatusFiles(ctx context.Context, p Prefix) ([]string, error) {
+	g.mu.Lock()
+	delete(g.status, p)
+	g.mu.Unlock()
 	rel, err := g.statusRelease(ctx, p, false)
 	if err != nil || rel == nil {
 		return nil, err
@@ -92,23 +96,51 @@ func (g *GitHub) DeleteStatus(ctx context.Context, p Prefix, name string) error 
 	if err != nil || rel == nil {
 		return err
 	}
-	for _, a := range rel.assets {
-		if a.name == name {
-			if err := g.deleteAsset(ctx, a.id); err != nil {
-				return fmt.Errorf("delete %s of release %s: %w", name, rel.tag, err)
-			}
+	for _, a := range rel.assetsNamed(name) {
+		if err := g.deleteAsset(ctx, a.id); err != nil {
+			return fmt.Errorf("delete %s of release %s: %w", name, rel.tag, err)
 		}
+		rel.remove(a.id)
 	}
 	return nil
 }
 
-// statusRelease finds p's status release with its assets; with create it
+func (r *ghRelease) assetsNamed(name string) []*ghAsset {
+	var out []*ghAsset
+	for _, a := range r.assets {
+		if a.name == name {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// statusRelease finds p's status release with its assets (listed once,
+// then kept up to date by PutStatus and DeleteStatus); with create it
 // makes it when missing (another shard creating it meanwhile is fine: the
-// release is looked up again), else a missing one is nil.
+// release is looked up again), else a missing one is nil. Status calls of
+// one prefix are not concurrent (a run writes one part per prefix, an
+// index merges prefix by prefix).
 func (g *GitHub) statusRelease(ctx context.Context, p Prefix, create bool) (*ghRelease, error) {
 	if err := ghCheckPrefix(p); err != nil {
 		return nil, err
 	}
+	g.mu.Lock()
+	rel := g.status[p]
+	g.mu.Unlock()
+	if rel != nil {
+		return rel, nil
+	}
+	rel, err := g.loadStatusRelease(ctx, p, create)
+	if err == nil && rel != nil {
+		g.mu.Lock()
+		g.status[p] = rel
+		g.mu.Unlock()
+	}
+	return rel, err
+}
+
+func (g *GitHub) loadStatusRelease(ctx context.Context, p Prefix, create bool) (*ghRelease, error) {
 	tag := ghStatusTag(p)
 	found, err := g.findRelease(ctx, tag)
 	if err != nil || (found == nil && !create) {
