@@ -40,6 +40,10 @@ func ValidGCCVersion(s string) bool { return gccChars.MatchString(s) }
 // ValidImage tells whether s is an image reference dbg accepts.
 func ValidImage(s string) bool { return len(s) <= MaxImageLen && imageChars.MatchString(s) }
 
+// ValidDriverVersion tells whether s is a driver version dbg accepts (it
+// names folders, keys and release tags).
+func ValidDriverVersion(s string) bool { return driverVersionChars.MatchString(s) }
+
 // ValidRelease tells whether s is a kernel release dbg accepts, as
 // kernelrelease or as a `uname -r` read from kernel headers.
 func ValidRelease(s string) bool { return releaseChars.MatchString(s) }

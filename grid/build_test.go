@@ -231,3 +231,29 @@ func TestBuildImageFailureFailsOnlyItsKernels(t *testing.T) {
 		}
 	}
 }
+
+// A target whose recipe needs the network is not buildable, not failed:
+// no fetch, no container, and the run does not fail for it.
+func TestBuildOfflineUnsupportedIsNotBuildable(t *testing.T) {
+	b, _ := fakeBuilder(t, []string{"/fakebuilder", "exit 3"}, BuildOptions{Jobs: 1})
+	_, dv := fakePlan(t, 0)
+	b.versions = dv
+	k := &config.Kernel{KernelRelease: "3815.2.0", KernelVersion: "1", Target: "flatcar", Architecture: config.AMD64,
+		KernelURLs: []string{"http://127.0.0.1:1/never-fetched.tar.gz"}}
+	plan, err := Plan([]*config.Kernel{k}, dv, Options{})
+	if err != nil || len(plan) == 0 {
+		t.Fatalf("plan %v %v", plan, err)
+	}
+	report, err := b.Build(t.Context(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.NotBuildable != len(plan) || report.Failed != 0 || report.Skipped != 0 {
+		t.Fatalf("not buildable %d, failed %d, skipped %d of %d", report.NotBuildable, report.Failed, report.Skipped, len(plan))
+	}
+	for _, r := range report.Builds {
+		if r.Status != NotBuildable || !strings.Contains(r.Reason, "needs the network") || r.Infra {
+			t.Errorf("%s: %s %q", r.Key, r.Status, r.Reason)
+		}
+	}
+}

@@ -100,6 +100,10 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 		Name: k.ID(), Image: b.imageFor(k), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
 		OutDir: outDir, User: b.opts.User, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
+	if why, ok := offlineUnsupported[k.Target]; ok {
+		// not a failure: dbg cannot build this target at all (no fetch, no container)
+		return job, nil, resultsOf(kb.versions, NotBuildable, "target "+k.Target+" needs the network: "+why, false, 0)
+	}
 	headers, err := b.headerFiles(ctx, k)
 	if err != nil {
 		return job, nil, failAll(ctx, kb.versions, "kernel headers: ", err)
@@ -244,5 +248,10 @@ func (b *Builder) gccFor(k *config.Kernel) string {
 
 // logPath is the log file of one build: logs/<driver version>/<arch>/<file>.log.
 func logPath(out string, e Entry) string {
-	return filepath.Join(out, "logs", e.DriverVersion, e.Arch, e.File+".log")
+	return filepath.Join(out, LogRel(e))
+}
+
+// LogRel is where, relative to the output folder, the log of e is.
+func LogRel(e Entry) string {
+	return filepath.Join("logs", e.DriverVersion, e.Arch, e.File+".log")
 }

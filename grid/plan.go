@@ -52,9 +52,39 @@ type Options struct {
 // AllKernels. The selected kernels, in order, are dealt round-robin to the
 // shards.
 func Plan(kernels []*config.Kernel, dv *config.DriverVersions, opts Options) ([]Entry, error) {
+	var plan []Entry
+	err := eachSelected(kernels, dv, opts, func(k *config.Kernel, vs []config.DriverVersion) {
+		plan = append(plan, kernelEntries(k, vs)...)
+	})
+	return plan, err
+}
+
+// NotBuildableOf is what Plan leaves out of the same selection (same
+// kernels, versions and shard) because dbg cannot build it: the probe of
+// a kernel too old for it. Each is a result with status NotBuildable and
+// the reason, never an entry to build, so that plan counts and shard
+// dealing stay what they are; a run records them in its status. (Oracle
+// UEK modules are not among them: no consumer ever asks for one.)
+func NotBuildableOf(kernels []*config.Kernel, dv *config.DriverVersions, opts Options) ([]BuildResult, error) {
+	var out []BuildResult
+	err := eachSelected(kernels, dv, opts, func(k *config.Kernel, vs []config.DriverVersion) {
+		for _, v := range vs {
+			if v.Has(config.Probe) && !k.SupportsProbe() {
+				out = append(out, BuildResult{Entry: newEntry(k, v, config.Probe), Status: NotBuildable, Reason: probeTooOld})
+			}
+		}
+	})
+	return out, err
+}
+
+const probeTooOld = "kernel too old for the legacy eBPF probe (driverkit builds it from 4.14 on x86_64, 4.17 on aarch64)"
+
+// eachSelected calls f with each kernel of the selection and its shard,
+// in order, with the driver versions it gets.
+func eachSelected(kernels []*config.Kernel, dv *config.DriverVersions, opts Options, f func(*config.Kernel, []config.DriverVersion)) error {
 	versions := selectVersions(dv, opts.Filter.DriverVersion)
 	if len(versions) == 0 {
-		return nil, fmt.Errorf("plan: %w: --driver-version %q matches none of %d listed", ErrNoDriverVersion, opts.Filter.DriverVersion, len(dv.Versions))
+		return fmt.Errorf("plan: %w: --driver-version %q matches none of %d listed", ErrNoDriverVersion, opts.Filter.DriverVersion, len(dv.Versions))
 	}
 	var forAll []config.DriverVersion // the selected versions every kernel gets
 	for _, v := range versions {
@@ -62,7 +92,6 @@ func Plan(kernels []*config.Kernel, dv *config.DriverVersions, opts Options) ([]
 			forAll = append(forAll, v)
 		}
 	}
-	var plan []Entry
 	n := 0
 	for _, k := range kernels {
 		if !opts.Filter.matchKernel(k) {
@@ -76,11 +105,11 @@ func Plan(kernels []*config.Kernel, dv *config.DriverVersions, opts Options) ([]
 			continue
 		}
 		if opts.Shard.Has(n) {
-			plan = append(plan, kernelEntries(k, vs)...)
+			f(k, vs)
 		}
 		n++
 	}
-	return plan, nil
+	return nil
 }
 
 func selectVersions(dv *config.DriverVersions, p Pattern) []config.DriverVersion {
@@ -106,24 +135,27 @@ func kernelEntries(k *config.Kernel, versions []config.DriverVersion) []Entry {
 	var out []Entry
 	for _, v := range versions {
 		for _, kind := range config.Kinds {
-			if !v.Has(kind) || !k.Wants(kind) {
-				continue
+			if v.Has(kind) && k.Wants(kind) {
+				out = append(out, newEntry(k, v, kind))
 			}
-			file := config.FileName(k, kind)
-			out = append(out, Entry{
-				DriverVersion: v.Version,
-				Arch:          k.Architecture.Machine(),
-				Target:        k.Target,
-				KernelRelease: k.KernelRelease,
-				KernelVersion: k.KernelVersion,
-				Kind:          kind,
-				File:          file,
-				Key:           config.ObjectKey(v.Version, k.Architecture, file),
-				Config:        k.Path,
-				Kernel:        k,
-				Version:       v,
-			})
 		}
 	}
 	return out
+}
+
+func newEntry(k *config.Kernel, v config.DriverVersion, kind config.Kind) Entry {
+	file := config.FileName(k, kind)
+	return Entry{
+		DriverVersion: v.Version,
+		Arch:          k.Architecture.Machine(),
+		Target:        k.Target,
+		KernelRelease: k.KernelRelease,
+		KernelVersion: k.KernelVersion,
+		Kind:          kind,
+		File:          file,
+		Key:           config.ObjectKey(v.Version, k.Architecture, file),
+		Config:        k.Path,
+		Kernel:        k,
+		Version:       v,
+	}
 }

@@ -306,3 +306,48 @@ func TestShardsWithAllKernels(t *testing.T) {
 		t.Errorf("shards hold %d entries, the plan 6", total)
 	}
 }
+
+// What the plan cannot build comes back apart from the plan, from the same
+// selection and shard: the probe of a kernel too old for it, and not the
+// module of an Oracle UEK kernel (nobody asks for one).
+func TestNotBuildableOf(t *testing.T) {
+	old := &config.Kernel{Path: "x86_64/centos_a.yaml", KernelRelease: "3.10.0-1160.el7.x86_64", KernelVersion: "1", Target: "centos", Architecture: config.AMD64}
+	uek := &config.Kernel{Path: "x86_64/ol_b.yaml", KernelRelease: "5.15.0-200.131.27.el9uek.x86_64", KernelVersion: "1", Target: "ol", Architecture: config.AMD64}
+	old2 := &config.Kernel{Path: "x86_64/centos_c.yaml", KernelRelease: "3.10.0-1127.el7.x86_64", KernelVersion: "1", Target: "centos", Architecture: config.AMD64}
+	dv := &config.DriverVersions{Window: 2, Versions: []config.DriverVersion{
+		{Version: "9.1.0+driver", Kinds: []config.Kind{config.Module, config.Probe}},
+		{Version: "10.0.0+driver", Kinds: []config.Kind{config.Module}},
+	}}
+	kernels := []*config.Kernel{old, uek, old2}
+	plan, err := Plan(kernels, dv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := NotBuildableOf(kernels, dv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range nb {
+		if r.Status != NotBuildable || !strings.Contains(r.Reason, "too old") {
+			t.Errorf("%s: %s %q", r.Key, r.Status, r.Reason)
+		}
+		keys = append(keys, r.Key)
+	}
+	want := []string{
+		"driver/9.1.0+driver/x86_64/falco_centos_3.10.0-1160.el7.x86_64_1.o",
+		"driver/9.1.0+driver/x86_64/falco_centos_3.10.0-1127.el7.x86_64_1.o",
+	}
+	if strings.Join(keys, " ") != strings.Join(want, " ") {
+		t.Errorf("not buildable %v, want %v", keys, want)
+	}
+	for _, e := range plan {
+		if e.Kind == config.Probe && e.Kernel != uek {
+			t.Errorf("the plan has a probe for a kernel too old for it: %s", e.Key)
+		}
+	}
+	shard, err := NotBuildableOf(kernels, dv, Options{Shard: Shard{Index: 2, Count: 2}})
+	if err != nil || len(shard) != 0 {
+		t.Errorf("shard 2/2 (the UEK kernel) has %v %v", shard, err)
+	}
+}

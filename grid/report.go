@@ -8,13 +8,16 @@ import (
 
 // Report is the outcome of a build run: what manifest.json holds.
 type Report struct {
-	Started  time.Time     `json:"started"`
-	Finished time.Time     `json:"finished"`
-	Total    int           `json:"total"`
-	Built    int           `json:"built"`
-	Failed   int           `json:"failed"`
-	Skipped  int           `json:"skipped"`
-	Builds   []BuildResult `json:"builds"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Total    int       `json:"total"`
+	Built    int       `json:"built"`
+	Failed   int       `json:"failed"`
+	Skipped  int       `json:"skipped"`
+	// NotBuildable counts the entries dbg cannot build at all (kernel too
+	// old for the kind, a target that needs the network).
+	NotBuildable int           `json:"not_buildable"`
+	Builds       []BuildResult `json:"builds"`
 	// Infra tells that some failure was the infrastructure's.
 	Infra bool `json:"infra_failure"`
 }
@@ -39,6 +42,8 @@ func (r *Report) count(res BuildResult) {
 		r.Built++
 	case Failed:
 		r.Failed++
+	case NotBuildable:
+		r.NotBuildable++
 	default:
 		r.Skipped++
 	}

@@ -3,6 +3,7 @@ package publisher
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -15,6 +16,16 @@ import (
 // still there with the digest the manifest recorded. Nothing half-built or
 // changed since is published.
 func FromBuild(out string) ([]Artifact, error) {
+	r, err := ReadManifest(out)
+	if err != nil {
+		return nil, err
+	}
+	return FromResults(out, r.Builds)
+}
+
+// ReadManifest reads out/manifest.json; the failed results get back the
+// tail of their log file (the manifest does not hold it).
+func ReadManifest(out string) (*grid.Report, error) {
 	data, err := os.ReadFile(filepath.Join(out, grid.ManifestFile))
 	if err != nil {
 		return nil, fmt.Errorf("read the build manifest: %w", err)
@@ -23,7 +34,42 @@ func FromBuild(out string) ([]Artifact, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("read the build manifest: %w", err)
 	}
-	return FromResults(out, r.Builds)
+	root, err := os.OpenRoot(out)
+	if err != nil {
+		return nil, fmt.Errorf("read the build manifest: %w", err)
+	}
+	defer root.Close()
+	for i, b := range r.Builds {
+		if b.Status == grid.Failed {
+			r.Builds[i].LogTail = fileTail(root, grid.LogRel(b.Entry))
+		}
+	}
+	return &r, nil
+}
+
+// fileTail is the last 16 KiB of the file at rel in root (NeutralTail
+// keeps its end); an unreadable file has none. The manifest's own log
+// paths are not followed: the manifest comes from a build runner, and
+// root keeps every read inside the output folder (no "..", no symlink
+// out of it), so no file of the publishing machine can be published.
+func fileTail(root *os.Root, rel string) string {
+	f, err := root.Open(rel)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const most = 16 << 10
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	if st.Size() > most {
+		if _, err := f.Seek(st.Size()-most, io.SeekStart); err != nil {
+			return ""
+		}
+	}
+	data, _ := io.ReadAll(io.LimitReader(f, most))
+	return string(data)
 }
 
 // FromResults turns built results into artifacts, verifying that each file

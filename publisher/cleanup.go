@@ -226,13 +226,17 @@ func cleanupVersion(ctx context.Context, t Target, prefixes []Prefix, d Decision
 	return cv, nil
 }
 
-// deletePrefix deletes objs from p, then rewrites p's index to list nothing.
+// deletePrefix deletes objs and the status files from p, then rewrites p's
+// index to list nothing.
 func deletePrefix(ctx context.Context, t Target, p Prefix, objs []Object) error {
 	for _, o := range objs {
 		if err := t.Delete(ctx, p, o.File); err != nil {
 			return err
 		}
 		slog.Debug("cleanup: deleted", "target", t.String(), "key", p.Key(o.File))
+	}
+	if err := deleteStatus(ctx, t, p); err != nil {
+		return err
 	}
 	return t.WriteIndex(ctx, p, nil)
 }

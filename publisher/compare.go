@@ -20,6 +20,10 @@ type Comparison struct {
 	Held    grid.Stats `json:"held"`    // planned builds the target holds
 	Missing Missing    `json:"missing"` // planned builds it does not hold
 	Extra   Extra      `json:"extra"`   // artifacts it holds that are not planned
+	// Status is what the target's status says of every folder it has
+	// (status.json and the parts not merged yet, settled against what it
+	// holds): failed and not buildable entries, and the artifacts held.
+	Status StatusCounts `json:"status"`
 }
 
 // Missing counts the planned builds a target does not hold.
@@ -60,12 +64,35 @@ func Compare(ctx context.Context, t Target, plan []grid.Entry) (*Comparison, err
 			lack = append(lack, e)
 		}
 	}
+	status, err := statusCounts(ctx, t, prefixes, holdings[t])
+	if err != nil {
+		return nil, err
+	}
 	return &Comparison{
 		Target:  t.String(),
 		Held:    grid.Summarize(have),
 		Missing: missingOf(lack),
 		Extra:   extraOf(held, planned, prefixes),
+		Status:  status,
 	}, nil
+}
+
+// statusCounts counts the status of every prefix (ReadStatus).
+func statusCounts(ctx context.Context, t Target, prefixes []Prefix, h Holding) (StatusCounts, error) {
+	var c StatusCounts
+	for _, p := range prefixes {
+		objs := make([]Object, 0, len(h[p]))
+		for _, o := range h[p] {
+			objs = append(objs, o)
+		}
+		ps, err := ReadStatus(ctx, t, p, objs)
+		if err != nil {
+			return c, fmt.Errorf("%w: compare %s: %w", config.ErrInfra, t, err)
+		}
+		c.Add(ps)
+		c.Published += len(objs)
+	}
+	return c, nil
 }
 
 // comparePrefixes is the plan's prefixes and the target's, sorted.

@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"testing"
+	"time"
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
@@ -37,11 +38,25 @@ func TestCompare(t *testing.T) {
 			if _, err := Publish(t.Context(), []Target{target}, arts, Options{}); err != nil {
 				t.Fatal(err)
 			}
+			// A run's part, not merged yet: the held module failed in an
+			// earlier run (it built since: not counted), the missing ones
+			// failed and were not buildable.
+			results := []grid.BuildResult{
+				{Entry: plan[0], Status: grid.Failed, Reason: "old failure"},
+				{Entry: plan[1], Status: grid.Failed, Reason: "compile error"},
+				{Entry: plan[2], Status: grid.NotBuildable, Reason: "too old"},
+				// a build in plan[2]'s folder: its part is written
+				{Entry: compareEntry("9.1.0+driver", "x86_64", "ubuntu-aws", config.Module, "falco_ubuntu-aws_6.8.0-1_1.ko"), Status: grid.Built},
+			}
+			if err := WriteStatus(t.Context(), []Target{target}, results, "run-1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
 			c, err := Compare(t.Context(), target, plan)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := Comparison{
+				Status: StatusCounts{Failed: 1, NotBuildable: 1, Published: 3},
 				Target: target.String(),
 				Held:   grid.Summarize(plan[:1]),
 				Missing: Missing{Stats: grid.Summarize(plan[1:]), First: []string{

@@ -47,6 +47,7 @@ type GitHub struct {
 
 	mu       sync.Mutex
 	prefixes map[Prefix]*ghPrefixState
+	status   map[Prefix]*ghRelease // status releases, as last listed (github_status.go)
 }
 
 var _ Target = (*GitHub)(nil)
@@ -78,7 +79,7 @@ func NewGitHub(owner, repo string, opts GitHubOptions) (*GitHub, error) {
 		owner: owner, repo: repo, client: client, download: &http.Client{},
 		hasToken: opts.Token != "", concurrency: opts.Concurrency,
 		policy:    ghPolicy(opts.Retries, opts.Backoff),
-		maxAssets: ghMaxAssets, prefixes: map[Prefix]*ghPrefixState{},
+		maxAssets: ghMaxAssets, prefixes: map[Prefix]*ghPrefixState{}, status: map[Prefix]*ghRelease{},
 	}
 	if g.concurrency <= 0 {
 		g.concurrency = 4
@@ -127,7 +128,8 @@ func (g *GitHub) Preflight(ctx context.Context) error {
 	return nil
 }
 
-// Prefixes lists the prefixes that have at least one release.
+// Prefixes lists the prefixes that have at least one release (artifacts
+// or status).
 func (g *GitHub) Prefixes(ctx context.Context) ([]Prefix, error) {
 	releases, err := g.listReleases(ctx)
 	if err != nil {
@@ -136,7 +138,11 @@ func (g *GitHub) Prefixes(ctx context.Context) ([]Prefix, error) {
 	seen := map[Prefix]bool{}
 	var out []Prefix
 	for _, r := range releases {
-		if p, _, ok := parseGHTag(r.GetTagName()); ok && !seen[p] {
+		p, _, ok := parseGHTag(r.GetTagName())
+		if !ok {
+			p, ok = parseGHStatusTag(r.GetTagName()) // a prefix with nothing but its status
+		}
+		if ok && !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}

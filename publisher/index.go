@@ -20,12 +20,16 @@ type SiteIndex struct {
 	Target    string        `json:"target"`
 	Prefixes  []PrefixIndex `json:"prefixes"`
 	Total     int           `json:"total"`
+	// Status counts the merged status.json entries of every prefix
+	// (published: Total).
+	Status StatusCounts `json:"status"`
 }
 
 // Index rewrites the target's indexes from what it actually holds: each
 // prefix is listed with its digests (how: Digests or Verify), its
 // SHA256SUMS is rewritten, and, where the target can hold them, a
-// driver/index.json and driver/index.html list every artifact. This is
+// driver/index.json and driver/index.html list every artifact, and each
+// prefix's status parts are merged into its status.json (MergeStatus). This is
 // also what reconciles shards that published in parallel, and what adopts
 // objects published without dbg: with Digests, the SHA256SUMS it writes is
 // trusted afterwards for every object not written since, so only new
@@ -41,6 +45,7 @@ func Index(ctx context.Context, t Target, how Listing) (*SiteIndex, error) {
 	}
 	sort.Slice(prefixes, func(i, j int) bool { return prefixes[i].String() < prefixes[j].String() })
 	site := &SiteIndex{Generated: time.Now().UTC(), Target: t.String()}
+	status := map[Prefix][]KernelStatus{}
 	for _, p := range prefixes {
 		objs, err := t.List(ctx, p, how)
 		if err != nil {
@@ -49,11 +54,20 @@ func Index(ctx context.Context, t Target, how Listing) (*SiteIndex, error) {
 		if err := t.WriteIndex(ctx, p, objs); err != nil {
 			return nil, fmt.Errorf("index %s %s: %w", t, p, err)
 		}
+		ps, err := MergeStatus(ctx, t, p, objs)
+		if err != nil {
+			return nil, fmt.Errorf("index %s %s: %w", t, p, err)
+		}
+		if ps != nil {
+			status[p] = ps.Kernels
+			site.Status.Add(ps)
+		}
 		site.Prefixes = append(site.Prefixes, PrefixIndex{p.DriverVersion, p.Arch, objs})
 		site.Total += len(objs)
 	}
+	site.Status.Published = site.Total
 	if sw, ok := t.(SiteWriter); ok {
-		if err := writeSite(ctx, sw, site, nil); err != nil {
+		if err := writeSite(ctx, sw, site, status); err != nil {
 			return nil, fmt.Errorf("index %s: %w", t, err)
 		}
 	}

@@ -26,6 +26,13 @@ type RunOptions struct {
 	Force  bool   // rebuild everything and replace what differs (holdings then list digests)
 	DryRun bool   // list what would be built and published; change nothing
 	Jobs   int    // uploads at once per target
+	// RunID names the status parts the run writes (NewRunID; default: a
+	// time and random one).
+	RunID string
+	// NotBuildable are the results of what the plan's selection cannot
+	// build (grid.NotBuildableOf): recorded in the manifest and the status,
+	// never built.
+	NotBuildable []grid.BuildResult
 }
 
 // RunReport is what Run did.
@@ -53,7 +60,10 @@ const alreadyPublished = "already published on every target"
 //     where others are), from what step 1 listed (publishHeld); the index
 //     of each prefix uploaded to keeps the digests it had for the objects
 //     already there (WriteIndex);
-//  5. the manifest (every plan entry) and publish.json, once (record).
+//  5. per target and prefix, the run's status part: what became of each
+//     entry built, failed or not buildable (WriteStatus; `dbg index`
+//     merges the parts into status.json);
+//  6. the manifest (every plan entry) and publish.json, once (record).
 //
 // A target that already holds an artifact is left alone.
 func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, opts RunOptions) (*RunReport, error) {
@@ -79,19 +89,21 @@ func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, op
 			return rep, err
 		}
 	}
-	rep.Build = wholePlan(plan, built)
+	rep.Build = wholePlan(plan, built, opts.NotBuildable)
 	err = grid.WriteSums(opts.Out, built.Builds)
 	if err != nil {
 		err = fmt.Errorf("%w: %w", config.ErrInfra, err)
 	} else if ctx.Err() == nil {
 		err = rep.publish(ctx, targets, held, opts)
+		err = errors.Join(err, rep.writeStatus(ctx, targets, opts.RunID))
 	}
 	return rep, errors.Join(err, rep.record(opts.Out, len(targets) > 0))
 }
 
-// wholePlan is the report over every plan entry: the build's results, and
-// the entries not built because every target holds them.
-func wholePlan(plan []grid.Entry, built *grid.Report) *grid.Report {
+// wholePlan is the report over every plan entry: the build's results, the
+// entries not built because every target holds them, then what the plan
+// cannot build.
+func wholePlan(plan []grid.Entry, built *grid.Report, notBuildable []grid.BuildResult) *grid.Report {
 	byKey := map[string]grid.BuildResult{}
 	for _, r := range built.Builds {
 		byKey[r.Key] = r
@@ -104,7 +116,7 @@ func wholePlan(plan []grid.Entry, built *grid.Report) *grid.Report {
 		}
 		all[i] = r
 	}
-	return grid.NewReport(built.Started, all)
+	return grid.NewReport(built.Started, append(all, notBuildable...))
 }
 
 // publish sends each built artifact to the targets that miss it.
@@ -117,6 +129,17 @@ func (rep *RunReport) publish(ctx context.Context, targets []Target, held map[Ta
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// writeStatus writes the run's status parts (WriteStatus) to the targets.
+func (rep *RunReport) writeStatus(ctx context.Context, targets []Target, run string) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	if run == "" {
+		run = NewRunID(func(string) string { return "" }, grid.Shard{}, rep.Build.Started)
+	}
+	return WriteStatus(ctx, targets, rep.Build.Builds, run, rep.Build.Started)
 }
 
 // record writes the run's manifest (every plan entry) and, when it had

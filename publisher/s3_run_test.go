@@ -36,13 +36,13 @@ func TestS3RunKeepsTheIndexWithoutReadingDigests(t *testing.T) {
 
 	srv.ResetRequests()
 	var built []string
-	rep, err := Run(t.Context(), plan, fakeBuild(t, out, &built), []Target{target}, RunOptions{Out: out})
+	rep, err := Run(t.Context(), plan, fakeBuild(t, out, &built), []Target{target}, RunOptions{Out: out, RunID: "r1"})
 	if err != nil || len(built) != 1 || built[0] != plan[2].Key || count(rep.Outcomes, Upload) != 1 {
 		t.Fatalf("run: %v, built %v, %+v", err, built, rep.Outcomes)
 	}
 	lists, heads, gets, writes := s3test.Count(srv.Requests())
-	if lists != 1 || heads != 0 || gets != 1 || writes != 2 {
-		t.Errorf("run: %d lists, %d HEAD, %d GET, %d writes; want 1 list, no HEAD, the GET of %s, 2 PUTs (the artifact, %s)",
+	if lists != 1 || heads != 0 || gets != 1 || writes != 3 {
+		t.Errorf("run: %d lists, %d HEAD, %d GET, %d writes; want 1 list, no HEAD, the GET of %s, 3 PUTs (the artifact, %s, the run's status part)",
 			lists, heads, gets, writes, config.SumsFile, config.SumsFile)
 	}
 	newSum := digestOf(builtArtifacts(out, rep.Build.Builds), plan[2].File)
@@ -51,7 +51,8 @@ func TestS3RunKeepsTheIndexWithoutReadingDigests(t *testing.T) {
 		t.Errorf("%s after the run:\n%s\nwant:\n%s", config.SumsFile, got, want)
 	}
 
-	// The index adopts plan[1]: its HeadObject and GetObject only.
+	// The index adopts plan[1]: its HeadObject and GetObject only (and
+	// reads the prefix's status to merge the run's part).
 	srv.ResetRequests()
 	site, err := Index(t.Context(), target, Digests)
 	if err != nil || site.Total != 3 {
@@ -63,7 +64,7 @@ func TestS3RunKeepsTheIndexWithoutReadingDigests(t *testing.T) {
 			read = append(read, r.Method+" "+r.Path[strings.LastIndex(r.Path, "/")+1:])
 		}
 	}
-	if got := strings.Join(read, ", "); got != "GET "+config.SumsFile+", HEAD "+plan[1].File+", GET "+plan[1].File {
+	if got := strings.Join(read, ", "); got != "GET "+config.SumsFile+", HEAD "+plan[1].File+", GET "+plan[1].File+", GET "+PartName("r1") {
 		t.Errorf("index read %s", got)
 	}
 }

@@ -79,10 +79,12 @@ func (f *pipelineFlags) bind(cmd *cobra.Command) {
 // opening a target failed) and the number of planned builds.
 func (f *pipelineFlags) run(cmd *cobra.Command, to *targetFlags, opts publisher.RunOptions) (*publisher.RunReport, int, error) {
 	ctx := cmd.Context()
-	plan, dv, err := f.plan.plan(ctx, cmd.ErrOrStderr())
+	p, err := f.plan.planned(ctx, cmd.ErrOrStderr())
 	if err != nil {
 		return nil, 0, err
 	}
+	plan, dv := p.entries, p.dv
+	opts.NotBuildable = p.notBuildable
 	var targets []publisher.Target
 	if to != nil {
 		if targets, err = to.open(ctx); err != nil {

@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
@@ -84,6 +82,7 @@ func markdownSummary(r *grid.Report, outs []publisher.Outcome) string {
 	b.WriteString("## dbg\n\n")
 	if r != nil {
 		fmt.Fprintf(&b, "| planned | built | failed | skipped |\n|---|---|---|---|\n| %d | %d | %d | %d |\n\n", r.Total, r.Built, r.Failed, r.Skipped)
+		fmt.Fprintf(&b, "Status: %s\n\n", publisher.RunCounts(r, outs))
 		for _, res := range r.Builds {
 			if res.Status != grid.Failed {
 				continue
@@ -287,27 +286,8 @@ func (c *ciWriter) emit(text []byte) error {
 }
 
 // ciEscape returns line so that the runner does not read it as a workflow
-// command, and whether it would have: "::" at its start after whitespace
-// (or invisible format characters) gets a '\' before it, and every "##["
-// becomes "##\[".
-func ciEscape(line []byte) ([]byte, bool) {
-	lead := len(bytes.TrimLeftFunc(line, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r == 0x180e
-	}))
-	start := len(line) - lead
-	v2 := bytes.HasPrefix(line[start:], []byte("::"))
-	v1 := bytes.Contains(line, []byte("##["))
-	if !v2 && !v1 {
-		return line, false
-	}
-	var b bytes.Buffer
-	b.Write(line[:start])
-	if v2 {
-		b.WriteByte('\\')
-	}
-	b.Write(bytes.ReplaceAll(line[start:], []byte("##["), []byte("##\\[")))
-	return b.Bytes(), true
-}
+// command, and whether it would have (config.EscapeCommand).
+func ciEscape(line []byte) ([]byte, bool) { return config.EscapeCommand(line) }
 
 // writeCommand writes line, a workflow command dbg means, to w: as it is
 // when w is a ciWriter (which would escape it otherwise), else as a line.

@@ -24,6 +24,10 @@ is none). The first index of a bucket published without dbg therefore reads
 every object once; later ones trust the SHA256SUMS it wrote. --verify reads
 every digest from the objects themselves.
 
+Each folder's status parts (status-<run id>.json, one per run) are merged
+into its status.json: the latest run wins per file, a file the target holds
+is built, and the merged parts are deleted.
+
 On S3 and folders, driver/index.html is the driver finder: a static page
 that finds a kernel's drivers by uname -r, release, distro or file name,
 with one data file per driver version folder (driver/finder-<dv>_<arch>.js).`,
@@ -42,7 +46,7 @@ with one data file per driver version folder (driver/finder-<dv>_<arch>.js).`,
 				if err != nil {
 					return fmt.Errorf("%w: %w", config.ErrInfra, err)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d artifacts in %d folders indexed\n", t, site.Total, len(site.Prefixes))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d artifacts in %d folders indexed; status: %s\n", t, site.Total, len(site.Prefixes), site.Status)
 			}
 			return nil
 		},

@@ -49,35 +49,54 @@ func (f *planFlags) options() (grid.Options, error) {
 // plan loads the configs and driver versions and plans. Invalid configs stop
 // it: they are listed on stderr and the error wraps config.ErrInvalid.
 func (f *planFlags) plan(ctx context.Context, stderr io.Writer) ([]grid.Entry, *config.DriverVersions, error) {
-	opts, err := f.options()
+	p, err := f.planned(ctx, stderr)
 	if err != nil {
 		return nil, nil, err
+	}
+	return p.entries, p.dv, nil
+}
+
+// planned is a plan, with what the same selection cannot build.
+type planned struct {
+	entries      []grid.Entry
+	dv           *config.DriverVersions
+	notBuildable []grid.BuildResult // grid.NotBuildableOf
+}
+
+func (f *planFlags) planned(ctx context.Context, stderr io.Writer) (*planned, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, err
 	}
 	load := config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}
 	dv, err := load.LoadDriverVersions(filepath.Join(*f.configDir, config.DriverVersionsFile))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	kernels, probs, err := load.Load(ctx, *f.configDir, f.registries...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(probs) > 0 {
 		for _, p := range probs {
 			fmt.Fprintln(stderr, p)
 		}
 		actionsFromEnv().problems(stderr, probs)
-		return nil, nil, fmt.Errorf("plan: %w: %d problem(s) in %d file(s); run dbg validate", config.ErrInvalid, len(probs), probs.Files())
+		return nil, fmt.Errorf("plan: %w: %d problem(s) in %d file(s); run dbg validate", config.ErrInvalid, len(probs), probs.Files())
 	}
 	if opts.Only, opts.AllKernels, err = f.changed(ctx, stderr); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	plan, err := grid.Plan(kernels, dv, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	slog.Debug("planned", "kernels", len(kernels), "builds", len(plan), "shard", opts.Shard)
-	return plan, dv, nil
+	nb, err := grid.NotBuildableOf(kernels, dv, opts)
+	if err != nil {
+		return nil, err
+	}
+	slog.Debug("planned", "kernels", len(kernels), "builds", len(plan), "not_buildable", len(nb), "shard", opts.Shard)
+	return &planned{entries: plan, dv: dv, notBuildable: nb}, nil
 }
 
 // changed applies --changed-since: the config paths to keep (nil: all) and

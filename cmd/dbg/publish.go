@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -50,14 +51,22 @@ func (f *targetFlags) open(ctx context.Context) ([]publisher.Target, error) {
 
 func newPublishCmd() *cobra.Command {
 	var tf targetFlags
-	var from string
+	var from, run string
 	var opts publisher.Options
 	cmd := &cobra.Command{
 		Use:   "publish",
 		Short: "Publish what dbg build wrote into --from to every --to target, skipping what is already there",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			arts, err := publisher.FromBuild(from)
+			run, err := runID(run, "")
+			if err != nil {
+				return err
+			}
+			manifest, err := publisher.ReadManifest(from)
+			if err != nil {
+				return err
+			}
+			arts, err := publisher.FromResults(from, manifest.Builds)
 			if err != nil {
 				return err
 			}
@@ -67,9 +76,14 @@ func newPublishCmd() *cobra.Command {
 			}
 			outs, err := publisher.Publish(cmd.Context(), targets, arts, opts)
 			printOutcomes(cmd.OutOrStdout(), outs, opts.DryRun)
+			if !opts.DryRun && cmd.Context().Err() == nil {
+				// the build's time: a later run's status wins over this one
+				err = errors.Join(err, publisher.WriteStatus(cmd.Context(), targets, manifest.Builds, run, manifest.Started))
+			}
 			return err
 		},
 	}
+	bindRunID(cmd, &run)
 	tf.bind(cmd)
 	cmd.Flags().StringVar(&from, "from", "out", "output folder of dbg build (its manifest.json lists what was built)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace artifacts published with other bytes")

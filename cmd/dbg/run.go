@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher"
 )
 
@@ -23,6 +26,10 @@ func newRunCmd(configDir *string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Out = f.build.out
+			var err error
+			if opts.RunID, err = runID(opts.RunID, f.plan.shard); err != nil {
+				return err
+			}
 			rep, planned, err := f.run(cmd, &tf, opts)
 			return runOutcome(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), rep, planned, opts, err)
 		},
@@ -32,7 +39,27 @@ func newRunCmd(configDir *string) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "rebuild everything and replace what is published with other bytes")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be built and published; build, upload and write nothing")
 	cmd.Flags().IntVar(&opts.Jobs, "upload-jobs", 4, "uploads at once per target")
+	bindRunID(cmd, &opts.RunID)
 	return cmd
+}
+
+func bindRunID(cmd *cobra.Command, id *string) {
+	cmd.Flags().StringVar(id, "run-id", "", "name of the status part this run writes to each target, [A-Za-z0-9._-] (default: gh-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT> in GitHub Actions, else the time; then a random suffix, and -shard-IofN for a shard)")
+}
+
+// runID is the run id given (checked), else a new one for the shard.
+func runID(given, shard string) (string, error) {
+	if given != "" {
+		if err := publisher.CheckRunID(given); err != nil {
+			return "", fmt.Errorf("%w: --run-id: %w", config.ErrUsage, err)
+		}
+		return given, nil
+	}
+	sh, err := grid.ParseShard(shard)
+	if err != nil {
+		return "", fmt.Errorf("%w: --shard: %w", config.ErrUsage, err)
+	}
+	return publisher.NewRunID(os.Getenv, sh, time.Now()), nil
 }
 
 // runOutcome prints what the run did and returns the error that sets the

@@ -24,7 +24,10 @@ preflight write) and report, per target:
     and the first missing keys;
   - extra: the artifacts it holds that are not planned, in any folder,
     counted by folder (driver version/arch) and by kind (.ko module, .o
-    probe); -o json lists their keys.
+    probe); -o json lists their keys;
+  - status: what the target's status.json files (and the status parts not
+    merged yet by dbg index) say of all its folders: "failed 12, not built
+    3, published 20,104" (published: the artifacts it holds).
 The selection flags choose what should be there. Missing builds are a
 finding, not a failure: exit 0; a target that cannot be read exits 2.`
 
@@ -128,6 +131,7 @@ func printComparisons(w io.Writer, plan grid.Stats, cs []*publisher.Comparison) 
 		}
 		fmt.Fprintf(w, "%s: holds %d of %d planned builds, misses %d, has %d extra\n",
 			c.Target, c.Held.Total, plan.Total, c.Missing.Total, c.Extra.Total)
+		fmt.Fprintf(w, "status: %s\n", c.Status)
 		if err := writeTable(w, []string{"DIMENSION", "VALUE", "PLANNED", "HELD", "MISSING"}, comparisonRows(plan, c)); err != nil {
 			return err
 		}

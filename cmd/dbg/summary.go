@@ -8,7 +8,8 @@ import (
 	"github.com/falcosecurity/dbg/grid"
 )
 
-// printSummary prints counts per driver version, arch and kind, and the
+// printSummary prints counts per driver version, arch and kind (SKIPPED:
+// neither built nor failed, not buildable included), and the
 // failed builds with their reasons to stdout; the tails of the failed
 // builds' logs go to stderr.
 func printSummary(stdout, stderr io.Writer, r *grid.Report, out string) {
@@ -44,6 +45,10 @@ func printSummary(stdout, stderr io.Writer, r *grid.Report, out string) {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "total %d: built %d, failed %d, skipped %d in %s; drivers in %s/driver/, manifest %s/%s\n",
-		r.Total, r.Built, r.Failed, r.Skipped, r.Finished.Sub(r.Started).Round(1e9), out, out, grid.ManifestFile)
+	notBuildable := ""
+	if r.NotBuildable > 0 {
+		notBuildable = fmt.Sprintf(", not buildable %d", r.NotBuildable)
+	}
+	fmt.Fprintf(stdout, "total %d: built %d, failed %d, skipped %d%s in %s; drivers in %s/driver/, manifest %s/%s\n",
+		r.Total, r.Built, r.Failed, r.Skipped, notBuildable, r.Finished.Sub(r.Started).Round(1e9), out, out, grid.ManifestFile)
 }

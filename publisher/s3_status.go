@@ -1,0 +1,79 @@
+package publisher
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+var _ StatusStore = (*S3)(nil)
+
+// PutStatus writes a status file of the prefix, with its sha256.
+func (s *S3) PutStatus(ctx context.Context, p Prefix, name string, data []byte) error {
+	if err := checkStatusName(name); err != nil {
+		return err
+	}
+	return s.putBytes(ctx, s.key(p.Key(name)), data, "application/json")
+}
+
+// GetStatus reads a status file of the prefix; missing is (nil, nil).
+func (s *S3) GetStatus(ctx context.Context, p Prefix, name string) ([]byte, error) {
+	if err := checkStatusName(name); err != nil {
+		return nil, err
+	}
+	key := s.key(p.Key(name))
+	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if isNoSuchKey(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return data, nil
+}
+
+// StatusFiles lists the prefix's status files: one listing of the keys
+// that start with "status" (one page per 1000).
+func (s *S3) StatusFiles(ctx context.Context, p Prefix) ([]string, error) {
+	folder := s.key(p.Key(""))
+	prefix := folder + "status"
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"),
+	})
+	var out []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			if name := strings.TrimPrefix(aws.ToString(o.Key), folder); checkStatusName(name) == nil {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// DeleteStatus removes a status file of the prefix.
+func (s *S3) DeleteStatus(ctx context.Context, p Prefix, name string) error {
+	if err := checkStatusName(name); err != nil {
+		return err
+	}
+	key := s.key(p.Key(name))
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
