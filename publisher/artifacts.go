@@ -23,7 +23,8 @@ func FromBuild(out string) ([]Artifact, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("read the build manifest: %w", err)
 	}
-	return FromResults(out, r.Builds)
+	arts, err := FromResults(out, r.Builds)
+	return localStatements(arts), err
 }
 
 // FromResults turns built results into artifacts, verifying that each file

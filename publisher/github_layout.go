@@ -6,8 +6,8 @@ package publisher
 // 10.0.0+driver/x86_64 maps to the release tagged "10.0.0+driver_x86_64",
 // and, once that one is full, to "10.0.0+driver_x86_64_2", "_3", ... (the
 // release name is the tag). GitHub holds at most 1000 assets per release;
-// each release keeps two of them for its SHA256SUMS and index.json, so it
-// holds at most 998 artifacts.
+// each release keeps three of them for its SHA256SUMS, index.json and
+// provenance.intoto.jsonl, so it holds at most 997 artifacts.
 //
 // Placement is deterministic and stable. An artifact already published stays
 // in its release (replace re-uploads it there, under the same name). A new
@@ -48,7 +48,7 @@ import (
 
 const (
 	ghMaxAssets  = 1000         // GitHub's limit of assets per release
-	ghMetaAssets = 2            // SHA256SUMS and index.json
+	ghMetaAssets = 3            // SHA256SUMS, index.json and provenance.intoto.jsonl
 	ghIndexAsset = "index.json" // the per-release index asset
 )
 

@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-github/v56/github"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 )
 
 // ghPrefixState is what the target knows of one prefix's releases. Its mutex
@@ -54,7 +55,9 @@ func (a *ghAsset) file() string {
 
 func (a *ghAsset) complete() bool { return a.state == "uploaded" }
 
-func (a *ghAsset) meta() bool { return a.name == config.SumsFile || a.name == ghIndexAsset }
+func (a *ghAsset) meta() bool {
+	return a.name == config.SumsFile || a.name == ghIndexAsset || a.name == grid.ProvenanceFile
+}
 
 // find returns the complete asset of file, or nil.
 func (r *ghRelease) find(file string) *ghAsset {
