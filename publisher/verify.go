@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -40,6 +41,29 @@ type NewRebuilder func(dv *config.DriverVersions, image, gcc string) Builder
 type VerifyOptions struct {
 	Filter grid.Filter        // which artifacts (driver version, arch, target, kernelrelease)
 	Load   config.LoadOptions // how recorded configs are validated (private URLs for labs)
+	// Signatures, when set, checks each verified prefix's signature bundle
+	// (SHA256SUMS and provenance); its verdicts are in the report.
+	Signatures SignatureChecker
+}
+
+// SignatureChecker checks the signatures published for one prefix of t: a
+// short verdict ("valid", "missing", ...) and an error when the signature
+// is present and wrong (a data error) or cannot be read (infrastructure).
+type SignatureChecker interface {
+	CheckSignature(ctx context.Context, t Target, p Prefix) (string, error)
+}
+
+// SignatureCheck is the signature verdict on one prefix.
+type SignatureCheck struct {
+	Prefix  Prefix `json:"prefix"`
+	Verdict string `json:"verdict"`
+	Error   string `json:"error,omitempty"`
+}
+
+// VerifyReport is what VerifyTarget found.
+type VerifyReport struct {
+	Artifacts  []Verification   `json:"artifacts"`
+	Signatures []SignatureCheck `json:"signatures,omitempty"`
 }
 
 // ErrDiffers marks a published artifact whose rebuild gave other bytes
@@ -54,11 +78,13 @@ var ErrNotVerified = config.Classed(config.ErrInfra, "some artifacts could not b
 // is an infrastructure error; the verdicts are in the result, and the error
 // wraps ErrDiffers when one differs, else ErrNotVerified when one could not
 // be verified.
-func VerifyTarget(ctx context.Context, t Target, newBuilder NewRebuilder, opts VerifyOptions) ([]Verification, error) {
+func VerifyTarget(ctx context.Context, t Target, newBuilder NewRebuilder, opts VerifyOptions) (*VerifyReport, error) {
 	prefixes, err := t.Prefixes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: list prefixes of %s: %w", config.ErrInfra, t, err)
 	}
+	rep := &VerifyReport{}
+	var sigErrs []error
 	var out []Verification
 	var jobs []rebuildJob
 	var at []int // index in out of each job
@@ -69,7 +95,17 @@ func VerifyTarget(ctx context.Context, t Target, newBuilder NewRebuilder, opts V
 		}
 		vs, js, err := verifyPrefix(ctx, t, p, opts)
 		if err != nil {
-			return out, err
+			rep.Artifacts = out
+			return rep, err
+		}
+		if opts.Signatures != nil && len(vs) > 0 {
+			verdict, err := opts.Signatures.CheckSignature(ctx, t, p)
+			c := SignatureCheck{Prefix: p, Verdict: verdict}
+			if err != nil {
+				c.Error = err.Error()
+				sigErrs = append(sigErrs, fmt.Errorf("signature of %s: %w", p, err))
+			}
+			rep.Signatures = append(rep.Signatures, c)
 		}
 		for _, j := range js {
 			at = append(at, len(out)+j.index)
@@ -78,7 +114,8 @@ func VerifyTarget(ctx context.Context, t Target, newBuilder NewRebuilder, opts V
 		out = append(out, vs...)
 	}
 	rebuild(ctx, jobs, at, out, newBuilder)
-	return out, verdictError(out)
+	rep.Artifacts = out
+	return rep, errors.Join(append(sigErrs, verdictError(out))...)
 }
 
 // indexedJob is a rebuild and the verification it decides.

@@ -73,14 +73,25 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 		b.allowPrivateURLs = f.allowPrivateURLs
 		return b
 	}
-	vs, err := publisher.VerifyTarget(ctx, t, newBuilder, publisher.VerifyOptions{
+	rep, err := publisher.VerifyTarget(ctx, t, newBuilder, publisher.VerifyOptions{
 		Filter: filter, Load: config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}})
-	printVerifications(cmd.OutOrStdout(), vs)
+	if rep != nil {
+		printVerifications(cmd.OutOrStdout(), rep)
+	}
 	return err
 }
 
-// printVerifications prints one line per artifact, then the counts.
-func printVerifications(w io.Writer, vs []publisher.Verification) {
+// printVerifications prints one line per prefix signature checked, one
+// per artifact, then the counts.
+func printVerifications(w io.Writer, rep *publisher.VerifyReport) {
+	for _, s := range rep.Signatures {
+		line := fmt.Sprintf("%s: signature: %s", s.Prefix.Key(""), s.Verdict)
+		if s.Error != "" {
+			line += ": " + s.Error
+		}
+		fmt.Fprintln(w, line)
+	}
+	vs := rep.Artifacts
 	counts := map[publisher.Verdict]int{}
 	for _, v := range vs {
 		counts[v.Verdict]++
