@@ -225,6 +225,9 @@ func judge(v *Verification, j rebuildJob, r grid.BuildResult) {
 			got = r.Image.ID
 		}
 		v.Reason = fmt.Sprintf("builder image %s is %s here, the provenance records %s", j.image.Ref, got, id)
+		if j.image.Digest != "" {
+			v.Reason += fmt.Sprintf(" (docker pull %s, then tag it %s)", j.image.Digest, j.image.Ref)
+		}
 		return
 	}
 	for _, in := range r.Inputs {

@@ -47,6 +47,7 @@ The published digests are read from the objects' bytes, not from SHA256SUMS.`,
 	fl.StringVar(&f.target, "target", "", "targets, a pattern")
 	fl.StringVar(&f.kRelease, "kernelrelease", "", "kernel releases, a pattern")
 	f.build.bind(cmd)
+	_ = fl.MarkHidden("out") // rebuilds go to a scratch folder
 	f.tf.bindOptions(cmd, false)
 	bindAllowPrivateURLs(cmd, &f.allowPrivateURLs)
 	return cmd
