@@ -41,6 +41,9 @@ type NewRebuilder func(dv *config.DriverVersions, image, gcc string) Builder
 type VerifyOptions struct {
 	Filter grid.Filter        // which artifacts (driver version, arch, target, kernelrelease)
 	Load   config.LoadOptions // how recorded configs are validated (private URLs for labs)
+	// Registries recorded builder images may come from (pinned by digest);
+	// none: local images only.
+	Registries []string
 	// Signatures, when set, checks each verified prefix's signature bundle
 	// (SHA256SUMS and provenance); its verdicts are in the report.
 	Signatures SignatureChecker
@@ -163,7 +166,7 @@ func verifyPrefix(ctx context.Context, t Target, p Prefix, opts VerifyOptions) (
 			v.Reason = "no provenance published for it"
 		}
 		if v.Reason == "" {
-			j, err := rebuildOf(s, p, o.File, opts.Load)
+			j, err := rebuildOf(s, p, o.File, opts.Load, opts.Registries)
 			if err != nil {
 				v.Reason = err.Error()
 			} else {

@@ -29,20 +29,24 @@ func (j rebuildJob) groupKey() string { return j.image.Ref + " " + j.gcc + " " +
 
 // rebuildOf turns the statement of the artifact file of p into a rebuild,
 // or says why it cannot be rebuilt.
-func rebuildOf(s grid.Statement, p Prefix, file string, o config.LoadOptions) (rebuildJob, error) {
+func rebuildOf(s grid.Statement, p Prefix, file string, o config.LoadOptions, registries []string) (rebuildJob, error) {
 	bd := s.Predicate.BuildDefinition
 	ext, in := bd.ExternalParameters, bd.InternalParameters
 	if bd.BuildType != grid.BuildType {
 		return rebuildJob{}, fmt.Errorf("build type %q is not dbg's", bd.BuildType)
 	}
 	kp := ext.Kernel
+	// The recorded image and gcc become the config's: validated as a
+	// config's (an image local, or from an allowed registry pinned by
+	// digest), so that a statement cannot make dbg pull any image.
 	k := &config.Kernel{Target: kp.Target, KernelRelease: kp.KernelRelease, KernelVersion: kp.KernelVersion,
-		Architecture: kp.Architecture, KernelURLs: kp.KernelURLs, KernelConfigData: kp.KernelConfigData}
-	if probs := o.Validate(k); len(probs) > 0 {
-		return rebuildJob{}, fmt.Errorf("recorded kernel config: %w", probs.Err())
+		Architecture: kp.Architecture, KernelURLs: kp.KernelURLs, KernelConfigData: kp.KernelConfigData,
+		BuilderImage: in.BuilderImage.Ref, GCCVersion: in.GCCVersion}
+	if in.BuilderImage.Ref == "" || in.GCCVersion == "" {
+		return rebuildJob{}, fmt.Errorf("no builder image or gcc version recorded")
 	}
-	if !config.ValidImage(in.BuilderImage.Ref) || !config.ValidGCCVersion(in.GCCVersion) {
-		return rebuildJob{}, fmt.Errorf("recorded builder image %q or gcc %q is not valid", in.BuilderImage.Ref, in.GCCVersion)
+	if probs := o.Validate(k, registries...); len(probs) > 0 {
+		return rebuildJob{}, fmt.Errorf("recorded kernel config: %w", probs.Err())
 	}
 	deps := map[string]string{}
 	source := ""

@@ -62,14 +62,17 @@ func TestVerifyVerdicts(t *testing.T) {
 	}
 	var bundle []grid.Statement
 	published := map[string]string{}
-	for i, release := range []string{"6.1.170-3-amd64", "6.1.171-1-amd64", "6.1.172-1-amd64", "6.1.173-1-amd64"} {
+	for i, release := range []string{"6.1.170-3-amd64", "6.1.171-1-amd64", "6.1.172-1-amd64", "6.1.173-1-amd64", "6.1.175-1-amd64"} {
 		e := entry(kernel(release), config.Module)
 		a := artifact(t, root, dv, e.File, "module "+release)
 		published[e.File] = a.SHA256
 		r := grid.BuildResult{Entry: e, Status: grid.Built, SHA256: a.SHA256, Inputs: inputs,
 			Image: &grid.ImageRef{Ref: "dbg-builder:bookworm-amd64", ID: id}, GCCVersion: "12", ScriptsSHA256: strings.Repeat("3", 64)}
-		if i == 3 {
+		switch i {
+		case 3:
 			r.Kernel = &config.Kernel{KernelRelease: release, KernelVersion: "1", Target: "debian", Architecture: config.AMD64} // no URLs: invalid
+		case 4:
+			r.Image = &grid.ImageRef{Ref: "ghcr.io/someone/builder:latest", ID: id} // a registry not allowed, no digest
 		}
 		bundle = append(bundle, grid.NewStatement(r, &grid.Report{}))
 	}
@@ -82,7 +85,7 @@ func TestVerifyVerdicts(t *testing.T) {
 	if err := target.WriteProvenance(t.Context(), p, data); err != nil {
 		t.Fatal(err)
 	}
-	files := []string{bundle[0].SubjectName(), bundle[1].SubjectName(), bundle[2].SubjectName(), bundle[3].SubjectName()}
+	files := []string{bundle[0].SubjectName(), bundle[1].SubjectName(), bundle[2].SubjectName(), bundle[3].SubjectName(), bundle[4].SubjectName()}
 	rebuilt := map[string]string{files[0]: published[files[0]], files[1]: strings.Repeat("f", 64), files[2]: published[files[2]]}
 	calls := 0
 	rb := rebuilder{sha: rebuilt, image: id, calls: &calls, inputs: func(e grid.Entry) []grid.Input {
@@ -104,6 +107,7 @@ func TestVerifyVerdicts(t *testing.T) {
 		files[1]:    {Differs, ""},
 		files[2]:    {CannotVerify, "input " + urls[0] + " has sha256 " + strings.Repeat("9", 64)},
 		files[3]:    {CannotVerify, "recorded kernel config"},
+		files[4]:    {CannotVerify, "no registry is allowed"},
 		orphan.File: {CannotVerify, "no provenance"},
 	}
 	if len(rep.Artifacts) != len(want) || calls != 1 {

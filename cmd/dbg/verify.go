@@ -18,6 +18,7 @@ type verifyFlags struct {
 	from                                  string
 	driverVersion, arch, target, kRelease string
 	allowPrivateURLs                      bool
+	registries                            registriesFlag
 	build                                 buildFlags
 	tf                                    targetFlags
 }
@@ -50,6 +51,7 @@ The published digests are read from the objects' bytes, not from SHA256SUMS.`,
 	_ = fl.MarkHidden("out") // rebuilds go to a scratch folder
 	f.tf.bindOptions(cmd, false)
 	bindAllowPrivateURLs(cmd, &f.allowPrivateURLs)
+	cmd.Flags().Var(&f.registries, "allow-registry", "a registry recorded builder images may come from, pinned by digest (ghcr.io/falcosecurity); repeatable; default: local images only")
 	return cmd
 }
 
@@ -75,7 +77,7 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 		return b
 	}
 	rep, err := publisher.VerifyTarget(ctx, t, newBuilder, publisher.VerifyOptions{
-		Filter: filter, Load: config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}})
+		Filter: filter, Load: config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}, Registries: f.registries})
 	if rep != nil {
 		printVerifications(cmd.OutOrStdout(), rep)
 	}
