@@ -55,6 +55,9 @@ type Builder struct {
 	versions *config.DriverVersions
 	opts     BuildOptions
 	workDir  string
+	// images are the builder images the builds ran in, by image and
+	// architecture (written by prepareImages before any build, then read).
+	images map[imageKey]*ImageRef
 }
 
 // NewBuilder wires a builder; nothing is started.
@@ -86,6 +89,7 @@ func NewBuilder(backend Backend, fetcher *Fetcher, dv *config.DriverVersions, op
 func (b *Builder) Build(ctx context.Context, plan []Entry) (*Report, error) {
 	start := time.Now()
 	groups := groupByKernel(plan)
+	b.images = map[imageKey]*ImageRef{}
 	images := b.prepareImages(ctx, groups)
 	b.workDir = filepath.Join(b.opts.Out, ".work")
 	if err := os.MkdirAll(b.workDir, 0o755); err != nil {
@@ -136,7 +140,9 @@ func (b *Builder) prepareImages(ctx context.Context, groups []kernelBuild) map[i
 		if err := b.runner.PrepareImage(ctx, key.image, key.arch); err != nil {
 			slog.ErrorContext(ctx, "builder image", "image", key.image, "arch", key.arch, "err", err)
 			failed[key] = fmt.Errorf("%w: %w", config.ErrInfra, err)
+			continue
 		}
+		b.images[key] = b.describeImage(ctx, key.image)
 	}
 	return failed
 }

@@ -56,6 +56,7 @@ func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, 
 	status, err := readInt(filepath.Join(dir, statusFile))
 	ms, _ := readInt(filepath.Join(dir, msFile))
 	r := BuildResult{Entry: s.Entry, Duration: float64(ms) / 1000, SourceSHA256: s.sourceSHA256, UnameR: unameR}
+	b.record(&r, k, s, b.images[imageKey{b.imageFor(k), k.Architecture}])
 	fail := func(reason string) BuildResult {
 		r.Status, r.Reason = Failed, reason
 		return r

@@ -48,7 +48,7 @@ func writeSums(dir string, known map[string]string) error {
 	}
 	sums := map[string]string{}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || e.Name() == config.SumsFile || strings.HasPrefix(e.Name(), ".") {
+		if !e.Type().IsRegular() || e.Name() == config.SumsFile || e.Name() == ProvenanceFile || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		sum, ok := known[e.Name()]

@@ -37,7 +37,10 @@ func (vb versionBuild) kinds() []config.Kind {
 // out before the container ran.
 type step struct {
 	Entry
-	sourceSHA256 string // digest of the driver source tarball
+	sourceSHA256 string  // digest of the driver source tarball
+	inputs       []Input // the driver source, then every header package
+	scripts      string  // sha256 of the step's rendered scripts (scriptsDigest)
+	rendered     []File  // the step's own scripts, until withInputs digests them
 }
 
 // buildKernel builds one kernel and returns a result per entry. Every
@@ -104,10 +107,11 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 		// not a failure: dbg cannot build this target at all (no fetch, no container)
 		return job, nil, resultsOf(kb.versions, NotBuildable, "target "+k.Target+" needs the network: "+why, false, 0)
 	}
-	headers, err := b.headerFiles(ctx, k)
+	headers, headerInputs, err := b.headerFiles(ctx, k)
 	if err != nil {
 		return job, nil, failAll(ctx, kb.versions, "kernel headers: ", err)
 	}
+	headersScript := headers[0].Data
 	job.Files = append(headers, File{Path: outDir, Dir: true})
 	if k.KernelConfigData != "" {
 		data, _ := base64.StdEncoding.DecodeString(k.KernelConfigData) // validated
@@ -123,7 +127,7 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 			continue
 		}
 		job.Files = append(job.Files, files...)
-		ready = append(ready, steps...)
+		ready = append(ready, withInputs(steps, headerInputs, headersScript)...)
 	}
 	kinds := make([]config.Kind, len(ready))
 	for i, s := range ready {
@@ -135,21 +139,23 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 }
 
 // headerFiles fetches the kernel's header packages and renders the script
-// that unpacks them.
-func (b *Builder) headerFiles(ctx context.Context, k *config.Kernel) ([]File, error) {
+// that unpacks them (the first file), and returns them as inputs too.
+func (b *Builder) headerFiles(ctx context.Context, k *config.Kernel) ([]File, []Input, error) {
 	script, err := renderHeaders(k)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files := []File{{Path: "/dbg/headers.sh", Mode: 0o755, Data: []byte(script)}}
+	var inputs []Input
 	for i, u := range headerURLs(k) {
 		blob, err := b.fetcher.Fetch(ctx, u)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		files = append(files, File{Path: headerPath(i, u), Mode: 0o644, HostPath: blob.Path})
+		inputs = append(inputs, Input{URL: u, SHA256: blob.SHA256})
 	}
-	return files, nil
+	return files, inputs, nil
 }
 
 // versionFiles fetches the driver source of one version, checks it against
@@ -164,7 +170,7 @@ func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb version
 	}
 	steps := make([]step, len(vb.entries))
 	for i, e := range vb.entries {
-		steps[i] = step{Entry: e, sourceSHA256: blob.SHA256}
+		steps[i] = step{Entry: e, sourceSHA256: blob.SHA256, inputs: []Input{{URL: url, SHA256: blob.SHA256}}}
 	}
 	if pin := vb.version.SHA256; pin != "" && pin != blob.SHA256 {
 		return steps, nil, fmt.Errorf("driver source %s has sha256 %s, but driverversions.yaml pins %s", url, blob.SHA256, pin)
@@ -176,9 +182,11 @@ func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb version
 			return steps, nil, err
 		}
 		dir := "/dbg/" + buildStep(first+i) + "/"
-		files = append(files,
-			File{Path: dir + "libs.sh", Mode: 0o755, Data: []byte(vs.Libs)},
-			File{Path: dir + "build.sh", Mode: 0o755, Data: []byte(vs.Build)})
+		own := []File{
+			{Path: dir + "libs.sh", Mode: 0o755, Data: []byte(vs.Libs)},
+			{Path: dir + "build.sh", Mode: 0o755, Data: []byte(vs.Build)}}
+		steps[i].rendered = own
+		files = append(files, own...)
 	}
 	return steps, files, nil
 }

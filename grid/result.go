@@ -44,6 +44,9 @@ type BuildResult struct {
 	// Compiler is the first line of `gcc --version` of the compiler the
 	// build used, in its builder image.
 	Compiler string `json:"compiler,omitempty"`
+	// GCCVersion is the gcc version the build asked for (the config's, or
+	// the default): the image's /usr/bin/gcc-<version>.
+	GCCVersion string `json:"gcc_version,omitempty"`
 	// Image is the builder image the build ran in.
 	Image *ImageRef `json:"image,omitempty"`
 	// Inputs are the fetched inputs of the build: the driver source and

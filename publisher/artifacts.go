@@ -20,7 +20,8 @@ func FromBuild(out string) ([]Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FromResults(out, r.Builds)
+	arts, err := FromResults(out, r.Builds)
+	return localStatements(arts), err
 }
 
 // ReadManifest reads out/manifest.json; the failed results get back the

@@ -238,7 +238,13 @@ func deletePrefix(ctx context.Context, t Target, p Prefix, objs []Object) error 
 	if err := deleteStatus(ctx, t, p); err != nil {
 		return err
 	}
-	return t.WriteIndex(ctx, p, nil)
+	if err := t.WriteIndex(ctx, p, nil); err != nil {
+		return err
+	}
+	if ps, ok := t.(ProvenanceStore); ok {
+		return ps.WriteProvenance(ctx, p, nil)
+	}
+	return nil
 }
 
 // groupByVersion groups prefixes by driver version, arches sorted.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 )
 
 // Dir is a target in a local folder laid out like the bucket:
@@ -172,4 +173,28 @@ func samePath(a, b string) bool {
 	ai, err1 := os.Stat(a)
 	bi, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(ai, bi)
+}
+
+var _ ProvenanceStore = (*Dir)(nil)
+
+// ReadProvenance reads p's provenance bundle (nil when there is none).
+func (d *Dir) ReadProvenance(_ context.Context, p Prefix) ([]byte, error) {
+	data, err := os.ReadFile(d.path(p.Key(grid.ProvenanceFile)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+// WriteProvenance replaces p's provenance bundle atomically (removes it when
+// data is empty).
+func (d *Dir) WriteProvenance(_ context.Context, p Prefix, data []byte) error {
+	path := d.path(p.Key(grid.ProvenanceFile))
+	if len(data) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return config.WriteFile(path, data)
 }

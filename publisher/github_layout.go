@@ -6,8 +6,9 @@ package publisher
 // 10.0.0+driver/x86_64 maps to the release tagged "10.0.0+driver_x86_64",
 // and, once that one is full, to "10.0.0+driver_x86_64_2", "_3", ... (the
 // release name is the tag). GitHub holds at most 1000 assets per release;
-// each release keeps three of them for its SHA256SUMS, index.json and the
-// signature bundle of its SHA256SUMS, so it holds at most 997 artifacts.
+// each release keeps five of them for its SHA256SUMS, index.json,
+// provenance.intoto.jsonl and the signature bundles of SHA256SUMS and the
+// provenance, so it holds at most 995 artifacts.
 //
 // Placement is deterministic and stable. An artifact already published stays
 // in its release (replace re-uploads it there, under the same name). A new
@@ -50,7 +51,7 @@ import (
 
 const (
 	ghMaxAssets  = 1000         // GitHub's limit of assets per release
-	ghMetaAssets = 3            // SHA256SUMS, index.json and SHA256SUMS.sigstore.json
+	ghMetaAssets = 5            // SHA256SUMS, index.json, provenance.intoto.jsonl and their two signature bundles
 	ghIndexAsset = "index.json" // the per-release index asset
 )
 

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-github/v56/github"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 )
 
 // ghPrefixState is what the target knows of one prefix's releases. Its mutex
@@ -55,10 +56,10 @@ func (a *ghAsset) file() string {
 
 func (a *ghAsset) complete() bool { return a.state == "uploaded" }
 
-// meta tells the release's own files (SHA256SUMS, index.json, signature
-// bundles) from artifacts.
+// meta tells the release's own files (SHA256SUMS, index.json, the
+// provenance, signature bundles) from artifacts.
 func (a *ghAsset) meta() bool {
-	return a.name == config.SumsFile || a.name == ghIndexAsset || strings.HasSuffix(a.name, BundleSuffix)
+	return a.name == config.SumsFile || a.name == ghIndexAsset || a.name == grid.ProvenanceFile || strings.HasSuffix(a.name, BundleSuffix)
 }
 
 // find returns the complete asset of file, or nil.

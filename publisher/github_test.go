@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher/ghtest"
 	"golang.org/x/sync/errgroup"
 )
@@ -123,13 +124,15 @@ func ghEqual(t *testing.T, what string, got, want any) {
 func ghCheckRelease(t *testing.T, s *ghtest.Server, tag string, as []Artifact) {
 	t.Helper()
 	byLabel := map[string]ghtest.Asset{}
-	var sums, index ghtest.Asset
+	var sums, index, prov ghtest.Asset
 	for _, a := range s.Assets(tag) {
 		switch a.Name {
 		case config.SumsFile:
 			sums = a
 		case ghIndexAsset:
 			index = a
+		case grid.ProvenanceFile:
+			prov = a
 		default:
 			byLabel[a.Label] = a
 		}
@@ -140,6 +143,7 @@ func ghCheckRelease(t *testing.T, s *ghtest.Server, tag string, as []Artifact) {
 	if len(byLabel) != len(as) {
 		t.Errorf("%s: %d artifact assets, want %d", tag, len(byLabel), len(as))
 	}
+	ghCheckProvenance(t, tag, prov, byLabel)
 	var wantSums strings.Builder
 	entries := map[string]ghIndexEntry{}
 	for _, a := range as {
@@ -319,7 +323,7 @@ func TestGitHubRerun(t *testing.T) {
 }
 
 func TestGitHubOverflow(t *testing.T) {
-	const limit = 11 // 8 artifacts a release, beside 3 slots of its own
+	const limit = 13 // 8 artifacts a release, beside 5 slots of its own
 	s := ghtest.New(t)
 	s.SetAssetLimit(limit)
 	small := func(o *GitHubOptions) { o.Concurrency = 3 }
@@ -366,7 +370,7 @@ func TestGitHubOverflow(t *testing.T) {
 	for _, a := range s.Assets("10.0.0+driver_x86_64") {
 		labels[a.Label] = true
 	}
-	if len(labels) != 8+2 || !labels[last[0].File] { // 8 artifacts, SHA256SUMS, index.json
+	if len(labels) != 8+2 || !labels[last[0].File] { // 8 artifacts, SHA256SUMS, index.json (no provenance, no bundles here)
 		t.Errorf("first release after delete and put: %d assets, %s in it: %v", len(labels), last[0].File, labels[last[0].File])
 	}
 }
@@ -377,16 +381,16 @@ func TestGitHubOverflowAt1000(t *testing.T) {
 	}
 	s := ghtest.New(t)
 	g := newGitHubTest(t, s, func(o *GitHubOptions) { o.Concurrency = 8 })
-	as := ghArtifacts(t, ghTestPrefix, "", ghNames("n", 999)...)
+	as := ghArtifacts(t, ghTestPrefix, "", ghNames("n", 998)...)
 	ghPublish(t, g, ghTestPrefix, as)
-	// 997 artifacts, SHA256SUMS and index.json: a slot stays for the
-	// signature bundle of its SHA256SUMS.
-	if n := len(s.Assets("10.0.0+driver_x86_64")); n != 999 {
-		t.Errorf("first release has %d assets, want 999", n)
+	// 995 artifacts, SHA256SUMS and index.json: slots stay for the
+	// provenance and the signature bundles.
+	if n := len(s.Assets("10.0.0+driver_x86_64")); n != 997 {
+		t.Errorf("first release has %d assets, want 997", n)
 	}
-	ghCheckRelease(t, s, "10.0.0+driver_x86_64_2", as[997:])
+	ghCheckRelease(t, s, "10.0.0+driver_x86_64_2", as[995:])
 	for _, a := range s.Assets("10.0.0+driver_x86_64_2") {
-		if a.Label == as[996].File {
+		if a.Label == as[994].File {
 			t.Errorf("%s in the second release", a.Label)
 		}
 	}
@@ -699,6 +703,24 @@ func TestGitHubTags(t *testing.T) {
 	} {
 		if got := config.AssetName(file); got != want || got != ghtest.SafeName(file) {
 			t.Errorf("config.AssetName(%q) = %q, want %q", file, got, want)
+		}
+	}
+}
+
+// ghCheckProvenance checks that a release's provenance (when it has one)
+// is about artifacts the release holds, with their digests.
+func ghCheckProvenance(t *testing.T, tag string, prov ghtest.Asset, byLabel map[string]ghtest.Asset) {
+	t.Helper()
+	if prov.Name == "" {
+		return
+	}
+	list, err := grid.ParseProvenance(prov.Data)
+	if err != nil || len(list) == 0 {
+		t.Fatalf("%s: %s: %v, %d statements", tag, grid.ProvenanceFile, err, len(list))
+	}
+	for _, st := range list {
+		if a, ok := byLabel[st.SubjectName()]; !ok || a.SHA256 != st.SubjectSHA256() {
+			t.Errorf("%s: provenance of %s (sha256 %s): the release holds %+v", tag, st.SubjectName(), st.SubjectSHA256(), a.SHA256)
 		}
 	}
 }

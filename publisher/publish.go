@@ -98,9 +98,12 @@ func publishPrefix(ctx context.Context, t Target, p Prefix, arts []Artifact, hel
 		}
 	}
 	var indexErr error
+	if err := writeProvenance(ctx, t, p, arts, outs, held); err != nil {
+		indexErr = fmt.Errorf("publish to %s: %w: %w", t, ErrUploadFailed, err)
+	}
 	if touched(outs) {
 		if err := t.WriteIndex(ctx, p, sortedObjects(held)); err != nil {
-			indexErr = fmt.Errorf("publish to %s: %w: index %s: %w", t, ErrUploadFailed, p, err)
+			indexErr = errors.Join(indexErr, fmt.Errorf("publish to %s: %w: index %s: %w", t, ErrUploadFailed, p, err))
 		}
 	}
 	return outs, errors.Join(conflicts(t, outs), failures(t, outs), indexErr)

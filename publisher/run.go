@@ -90,7 +90,10 @@ func Run(ctx context.Context, plan []grid.Entry, b Builder, targets []Target, op
 		}
 	}
 	rep.Build = wholePlan(plan, built, opts.NotBuildable)
-	err = grid.WriteSums(opts.Out, built.Builds)
+	err = WriteLocalProvenance(opts.Out, built)
+	if err == nil {
+		err = grid.WriteSums(opts.Out, built.Builds)
+	}
 	if err != nil {
 		err = fmt.Errorf("%w: %w", config.ErrInfra, err)
 	} else if ctx.Err() == nil {
@@ -121,9 +124,14 @@ func wholePlan(plan []grid.Entry, built *grid.Report, notBuildable []grid.BuildR
 
 // publish sends each built artifact to the targets that miss it.
 func (rep *RunReport) publish(ctx context.Context, targets []Target, held map[Target]Holding, opts RunOptions) error {
-	arts := builtArtifacts(opts.Out, rep.Build.Builds)
+	arts := localStatements(builtArtifacts(opts.Out, rep.Build.Builds))
 	var errs []error
 	for _, t := range targets {
+		if !opts.Force {
+			outs, err := rebuildFindings(ctx, t, arts, held[t])
+			rep.Outcomes = append(rep.Outcomes, outs...)
+			errs = append(errs, err)
+		}
 		outs, err := publishHeld(ctx, t, forTarget(arts, held[t], opts.Force), held[t], Options{Force: opts.Force, Jobs: opts.Jobs})
 		rep.Outcomes = append(rep.Outcomes, outs...)
 		errs = append(errs, err)

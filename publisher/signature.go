@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 )
 
 // Signatures. Each prefix's SHA256SUMS (and its provenance, when the prefix
@@ -29,13 +30,9 @@ import (
 // BundleSuffix ends the name of a file's signature bundle.
 const BundleSuffix = ".sigstore.json"
 
-// ProvenanceFile is a prefix's provenance, signed beside SHA256SUMS when
-// present.
-const ProvenanceFile = "provenance.intoto.jsonl"
-
 // SignedFiles are the files of a prefix that are signed and checked, when
 // present.
-var SignedFiles = []string{config.SumsFile, ProvenanceFile}
+var SignedFiles = []string{config.SumsFile, grid.ProvenanceFile}
 
 // BundleName is the name of file's signature bundle.
 func BundleName(file string) string { return file + BundleSuffix }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher/cosigntest"
 	"github.com/falcosecurity/dbg/publisher/ghtest"
 )
@@ -213,12 +214,12 @@ func TestSignFolderProvenanceTamperUnsigned(t *testing.T) {
 	d := NewDir(root)
 	sigPublish(t, d, ghArtifacts(t, sigPrefix, "", ghNames("a", 2)...))
 	dir := filepath.Join(root, filepath.FromSlash(sigPrefix.Key("")))
-	writeTestFile(t, filepath.Join(dir, ProvenanceFile), `{"_type":"https://in-toto.io/Statement/v1"}`+"\n")
+	writeTestFile(t, filepath.Join(dir, grid.ProvenanceFile), `{"_type":"https://in-toto.io/Statement/v1"}`+"\n")
 
 	sigWant(t, "sign", sigSign(t, d, kit.signer, SignOptions{}), map[string]string{
-		sigPrefix.Key(config.SumsFile) + "@": "signed", sigPrefix.Key(ProvenanceFile) + "@": "signed",
+		sigPrefix.Key(config.SumsFile) + "@": "signed", sigPrefix.Key(grid.ProvenanceFile) + "@": "signed",
 	})
-	for _, f := range []string{config.SumsFile, ProvenanceFile} {
+	for _, f := range []string{config.SumsFile, grid.ProvenanceFile} {
 		if out, err := cosigntest.VerifyBlob(t, kit.cosign, kit.keys.Public, filepath.Join(dir, BundleName(f)), filepath.Join(dir, f)); err != nil {
 			t.Errorf("cosign verify-blob %s: %v\n%s", f, err, out)
 		}
@@ -231,18 +232,18 @@ func TestSignFolderProvenanceTamperUnsigned(t *testing.T) {
 	}
 	writeTestFile(t, bundlePath, string(alterSignature(t, good)))
 	sigWant(t, "altered signature", sigCheck(t, d, kit.key), map[string]string{
-		config.SumsFile + "@": string(SigBad), ProvenanceFile + "@": "signed by key",
+		config.SumsFile + "@": string(SigBad), grid.ProvenanceFile + "@": "signed by key",
 	})
 	if out, err := cosigntest.VerifyBlob(t, kit.cosign, kit.keys.Public, bundlePath, filepath.Join(dir, config.SumsFile)); err == nil {
 		t.Errorf("cosign verify-blob passes an altered signature:\n%s", out)
 	}
 
-	if err := os.Remove(filepath.Join(dir, BundleName(ProvenanceFile))); err != nil {
+	if err := os.Remove(filepath.Join(dir, BundleName(grid.ProvenanceFile))); err != nil {
 		t.Fatal(err)
 	}
 	writeTestFile(t, bundlePath, "not json")
 	sigWant(t, "no bundle, garbage bundle", sigCheck(t, d, kit.key), map[string]string{
-		config.SumsFile + "@": string(SigBad), ProvenanceFile + "@": string(SigUnsigned),
+		config.SumsFile + "@": string(SigBad), grid.ProvenanceFile + "@": string(SigUnsigned),
 	})
 
 	// Only the given files, and --force signs a fresh one again.
@@ -250,7 +251,7 @@ func TestSignFolderProvenanceTamperUnsigned(t *testing.T) {
 	sigWant(t, "force", sigSign(t, d, kit.signer, SignOptions{Files: []string{config.SumsFile}, Force: true}),
 		map[string]string{sigPrefix.Key(config.SumsFile) + "@": "signed"})
 	sigWant(t, "after force", sigCheck(t, d, kit.key), map[string]string{
-		config.SumsFile + "@": "signed by key", ProvenanceFile + "@": string(SigUnsigned),
+		config.SumsFile + "@": "signed by key", grid.ProvenanceFile + "@": string(SigUnsigned),
 	})
 }
 

@@ -224,4 +224,3 @@ func (c *StatusCounts) Add(ps *PrefixStatus) {
 func (c StatusCounts) String() string {
 	return fmt.Sprintf("failed %s, not built %s, published %s", thousands(c.Failed), thousands(c.NotBuildable), thousands(c.Published))
 }
-

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/falcosecurity/dbg/config"
+	"github.com/falcosecurity/dbg/grid"
 )
 
 // Prefix is one <driver version>/<arch> folder of a target: the unit of
@@ -31,6 +32,8 @@ type Artifact struct {
 	Path   string // the local file
 	SHA256 string // hex digest of the local file
 	Size   int64
+	// Statement is the provenance of the artifact's build, if known.
+	Statement *grid.Statement
 }
 
 // Key is the artifact's object key.

@@ -51,8 +51,12 @@ func TestEndToEndRun(t *testing.T) {
 			t.Errorf("s3 SHA256SUMS of %s:\n%s", dv, sums)
 		}
 		rel := gh.Assets(dv + "_x86_64")
-		if len(rel) != 14 { // 12 artifacts, SHA256SUMS, index.json
+		if len(rel) != 15 { // 12 artifacts, SHA256SUMS, index.json, provenance.intoto.jsonl
 			t.Errorf("github release %s_x86_64 has %d assets", dv, len(rel))
+		}
+		list, err := grid.ParseProvenance(objects[config.ObjectKey(dv, config.AMD64, grid.ProvenanceFile)])
+		if err != nil || len(list) != 12 {
+			t.Errorf("s3 provenance of %s: %v, %d statements, want 12", dv, err, len(list))
 		}
 	}
 	for _, r := range gh.Releases() {

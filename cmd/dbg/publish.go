@@ -116,6 +116,8 @@ func printOutcomes(w io.Writer, outs []publisher.Outcome, dryRun bool) {
 			fmt.Fprintf(w, "CONFLICT %s %s: published sha256 %s, local %s\n", o.Target, o.Key, o.Existing, o.SHA256)
 		case publisher.Failed:
 			fmt.Fprintf(w, "FAILED %s %s: %s\n", o.Target, o.Key, o.Error)
+		case publisher.RebuildDiffers:
+			fmt.Fprintf(w, "REBUILD DIFFERS %s %s: published sha256 %s, rebuilt %s; left alone (--force replaces it)\n", o.Target, o.Key, o.Existing, o.SHA256)
 		}
 	}
 	if dryRun {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 func newRootCmd() *cobra.Command {
@@ -10,6 +12,7 @@ func newRootCmd() *cobra.Command {
 		Short:         "dbg builds Falco drivers (kernel modules and eBPF probes) for every configured kernel",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       config.Version(),
 	}
 	var configDir string
 	root.PersistentFlags().StringVar(&configDir, "config-dir", "kernels", "folder of kernel configs (<arch>/<target>_<release>_<version>.yaml) and driverversions.yaml")
@@ -24,6 +27,7 @@ func newRootCmd() *cobra.Command {
 		newIndexCmd(),
 		newSignCmd(),
 		newCleanupCmd(&configDir),
+		newVerifyCmd(),
 	)
 	return root
 }
