@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/falcosecurity/dbg/config"
 )
 
 // SignatureStatus is what CheckSignatures found for one signed file.
@@ -112,4 +115,38 @@ func checkOne(ctx context.Context, v SigVerifier, blob, bundle []byte) Signature
 		return SignatureResult{Status: SigNotChecked, Reason: err.Error()}
 	}
 	return SignatureResult{Status: SigBad, Reason: err.Error()}
+}
+
+// ErrSignature marks a prefix whose signed file has a bad signature, or a
+// bundle made for other bytes than those published (exit code 1).
+var ErrSignature = config.Classed(config.ErrData, "signature does not hold")
+
+// Signatures is the SignatureChecker of `dbg verify`: each prefix's signed
+// files (SignedFiles) checked with Verifier. A bad or stale signature is a
+// data error; a file without a bundle, or a bundle that could not be
+// checked here, is reported and is no error (verify checks signatures when
+// present).
+type Signatures struct{ Verifier SigVerifier }
+
+// CheckSignature implements SignatureChecker.
+func (s Signatures) CheckSignature(ctx context.Context, t Target, p Prefix) (string, error) {
+	rs, err := CheckSignatures(ctx, t, p, s.Verifier)
+	if err != nil {
+		return "not checked", fmt.Errorf("%w: %w", config.ErrInfra, err)
+	}
+	if len(rs) == 0 {
+		return "nothing signed", nil
+	}
+	parts := make([]string, len(rs))
+	var bad []string
+	for i, r := range rs {
+		parts[i] = r.File + " " + strings.TrimPrefix(r.String(), r.Prefix.Key(r.File)+" ")
+		if r.Status == SigBad || r.Status == SigStale {
+			bad = append(bad, r.File+" "+string(r.Status))
+		}
+	}
+	if len(bad) > 0 {
+		return strings.Join(parts, "; "), fmt.Errorf("%w: %s", ErrSignature, strings.Join(bad, ", "))
+	}
+	return strings.Join(parts, "; "), nil
 }

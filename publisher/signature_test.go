@@ -412,3 +412,36 @@ func TestNewSigVerifier(t *testing.T) {
 		t.Error("a missing key file is no error")
 	}
 }
+
+// What dbg verify makes of a prefix's signatures: signed files pass, a
+// rewritten SHA256SUMS (stale) and an altered signature fail as data
+// (exit 1), a file without a bundle is only reported.
+func TestSignaturesForVerify(t *testing.T) {
+	kit := newSigKit(t)
+	root := t.TempDir()
+	d := NewDir(root)
+	sigPublish(t, d, ghArtifacts(t, sigPrefix, "", ghNames("a", 2)...))
+	check := Signatures{Verifier: kit.key}
+	verdict, err := check.CheckSignature(t.Context(), d, sigPrefix)
+	if err != nil || verdict != "SHA256SUMS unsigned: no .sigstore.json bundle beside it" {
+		t.Errorf("unsigned: %q, %v; want reported, no error", verdict, err)
+	}
+	sigSign(t, d, kit.signer, SignOptions{})
+	if verdict, err = check.CheckSignature(t.Context(), d, sigPrefix); err != nil || verdict != "SHA256SUMS signed (key)" {
+		t.Errorf("signed: %q, %v", verdict, err)
+	}
+	sums := filepath.Join(root, filepath.FromSlash(sigPrefix.Key(config.SumsFile)))
+	good, _ := os.ReadFile(sums)
+	writeTestFile(t, sums, string(good)+strings.Repeat("0", 64)+"  falco_evil_1_1.ko\n")
+	verdict, err = check.CheckSignature(t.Context(), d, sigPrefix)
+	if !errors.Is(err, ErrSignature) || config.ExitCode(err) != 1 || !strings.HasPrefix(verdict, "SHA256SUMS stale") {
+		t.Errorf("stale: %q, %v (exit %d); want ErrSignature, exit 1", verdict, err, config.ExitCode(err))
+	}
+	writeTestFile(t, sums, string(good))
+	bundle := filepath.Join(root, filepath.FromSlash(sigPrefix.Key(BundleName(config.SumsFile))))
+	data, _ := os.ReadFile(bundle)
+	writeTestFile(t, bundle, string(alterSignature(t, data)))
+	if verdict, err = check.CheckSignature(t.Context(), d, sigPrefix); !errors.Is(err, ErrSignature) || !strings.HasPrefix(verdict, "SHA256SUMS bad signature") {
+		t.Errorf("bad: %q, %v", verdict, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid"
 	"github.com/falcosecurity/dbg/publisher"
+	"github.com/falcosecurity/dbg/publisher/cosigntest"
 )
 
 // TestEndToEndVerify: dbg run fills a folder target with the real
@@ -36,9 +37,17 @@ func TestEndToEndVerify(t *testing.T) {
 	}
 	checkProvenance(t, target, m)
 
+	// The publish workflow signs each prefix after the run (keyless there;
+	// with a key pair here): verify checks those signatures.
+	cosign := cosigntest.Binary(t)
+	keys := cosigntest.NewKeyPair(t, cosign)
+	if stdout, stderr, code := dbg(t, "sign", "--to", "file://"+target, "--key", keys.Private, "--cosign", cosign); code != 0 {
+		t.Fatalf("sign: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
 	verify := func(t *testing.T, args ...string) (string, int) {
 		t.Helper()
-		stdout, stderr, code := dbg(t, append(append([]string{"verify", "--from", "file://" + target, "--cache-dir", t.TempDir()}, common...), args...)...)
+		stdout, stderr, code := dbg(t, append(append([]string{"verify", "--from", "file://" + target, "--cache-dir", t.TempDir(), "--key", keys.Public}, common...), args...)...)
 		t.Logf("verify %v: exit %d\nstdout:\n%s\nstderr tail:\n%s", args, code, stdout, tail(stderr, 2000))
 		return stdout, code
 	}
@@ -46,6 +55,11 @@ func TestEndToEndVerify(t *testing.T) {
 		stdout, code := verify(t)
 		if code != 0 || strings.Count(stdout, ": reproduced") != 3 {
 			t.Fatalf("exit %d, want 0 with 3 reproduced", code)
+		}
+		// two prefixes (10.2.0 and 9.1.0 on x86_64), each with its
+		// SHA256SUMS and provenance signed by the key
+		if n := strings.Count(stdout, "signature: SHA256SUMS signed (key); provenance.intoto.jsonl signed (key)"); n != 2 {
+			t.Errorf("%d prefixes with both signatures checked, want 2", n)
 		}
 	})
 
@@ -74,6 +88,10 @@ func TestEndToEndVerify(t *testing.T) {
 		stdout, code := verify(t, "--driver-version", b.DriverVersion)
 		if code != 1 || !strings.Contains(stdout, b.Key+": differs: published sha256 "+sum+", rebuilt "+b.SHA256) {
 			t.Fatalf("exit %d, want 1 with %s differs", code, b.Key)
+		}
+		// the rewritten SHA256SUMS is no longer what was signed
+		if !strings.Contains(stdout, "signature: SHA256SUMS stale") {
+			t.Errorf("the tampered SHA256SUMS is not reported stale")
 		}
 	})
 

@@ -21,6 +21,7 @@ type verifyFlags struct {
 	registries                            registriesFlag
 	build                                 buildFlags
 	tf                                    targetFlags
+	sig                                   publisher.VerifierOptions
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -36,7 +37,16 @@ each checked against its recorded sha256), rebuilds in the recorded builder
 image (refused when the local image has another ID) and prints one line per
 artifact: reproduced, differs, or cannot verify: <why>. Exit code 1 when
 one differs, 2 when one could not be verified (or the target cannot be read).
-The published digests are read from the objects' bytes, not from SHA256SUMS.`,
+The published digests are read from the objects' bytes, not from SHA256SUMS.
+
+Each verified prefix's signature bundles (SHA256SUMS.sigstore.json and
+provenance.intoto.jsonl.sigstore.json, made by the publish workflow's dbg
+sign) are checked when present: with --key, against that public key (the
+standard library); else keyless, by cosign verify-blob against the
+publish workflow's identity (--certificate-identity-regexp,
+--certificate-oidc-issuer, --trusted-root offline). A bad signature, or a
+bundle made for other bytes (stale), exits 1; a file without a bundle, or a
+keyless bundle with no cosign or trust root at hand, is reported only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
@@ -51,6 +61,11 @@ The published digests are read from the objects' bytes, not from SHA256SUMS.`,
 	_ = fl.MarkHidden("out") // rebuilds go to a scratch folder
 	f.tf.bindOptions(cmd, false)
 	bindAllowPrivateURLs(cmd, &f.allowPrivateURLs)
+	fl.StringVar(&f.sig.Key, "key", "", "public key file (cosign.pub) the signatures must verify with; default: keyless, the publish workflow's identity")
+	fl.StringVar(&f.sig.IdentityRegexp, "certificate-identity-regexp", "", "keyless: the signer identity, a regexp (default "+publisher.DefaultIdentityRegexp+")")
+	fl.StringVar(&f.sig.Issuer, "certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer (default "+publisher.GitHubIssuer+")")
+	fl.StringVar(&f.sig.TrustedRoot, "trusted-root", "", "keyless: a Sigstore trusted_root.json, for checking offline")
+	fl.StringVar(&f.sig.Cosign, "cosign", "", "the cosign binary for keyless checks (default: cosign on PATH)")
 	cmd.Flags().Var(&f.registries, "allow-registry", "a registry recorded builder images may come from, pinned by digest (ghcr.io/falcosecurity); repeatable; default: local images only")
 	return cmd
 }
@@ -76,8 +91,13 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 		b.allowPrivateURLs = f.allowPrivateURLs
 		return b
 	}
+	sigs, err := publisher.NewSigVerifier(f.sig)
+	if err != nil {
+		return fmt.Errorf("%w: --key: %w", config.ErrUsage, err)
+	}
 	rep, err := publisher.VerifyTarget(ctx, t, newBuilder, publisher.VerifyOptions{
-		Filter: filter, Load: config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}, Registries: f.registries})
+		Filter: filter, Load: config.LoadOptions{AllowPrivateURLs: f.allowPrivateURLs}, Registries: f.registries,
+		Signatures: publisher.Signatures{Verifier: sigs}})
 	if rep != nil {
 		printVerifications(cmd.OutOrStdout(), rep)
 	}
