@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"html"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/falcosecurity/dbg/config"
 	"github.com/falcosecurity/dbg/grid/gridtest"
@@ -65,6 +71,15 @@ func TestEndToEndStatus(t *testing.T) {
 	if _, err := os.Stat(part); !os.IsNotExist(err) {
 		t.Errorf("dbg index left the merged part: %v", err)
 	}
+	// The driver finder that dbg index wrote shows the failure: in headless
+	// Chromium, index.html?q=<release> has the kernel's failed row with the
+	// compiler's error as its reason.
+	dom := chromiumDOM(t, "file://"+filepath.ToSlash(dst)+"/driver/index.html?q="+url.QueryEscape(release))
+	failedRow := regexp.MustCompile(`(?s)<tr class="failed" data-file="` + regexp.QuoteMeta(k.File) + `"[^>]*>.*?</tr>`)
+	row := failedRow.FindString(dom)
+	if row == "" || !strings.Contains(html.UnescapeString(row), "build failed: ") || !strings.Contains(html.UnescapeString(row), gridtest.CompileError) {
+		t.Errorf("the finder shows no failed row of %s with %q for ?q=%s:\n%s", k.File, gridtest.CompileError, release, tail(dom, 3000))
+	}
 	// stats plans from public configs (it takes no --allow-private-urls);
 	// the status line counts every folder of the target, planned or not.
 	public := t.TempDir()
@@ -73,4 +88,22 @@ func TestEndToEndStatus(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "status: failed 1, not built 0, published 1\n") {
 		t.Errorf("dbg stats --from: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+}
+
+// chromiumDOM is the DOM of a page after its scripts ran, from Debian's
+// chromium headless (make tools installs it; missing, the test fails).
+func chromiumDOM(t *testing.T, pageURL string) string {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("the finder check needs Debian's chromium (make tools installs it): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", pageURL).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom %s: %v", pageURL, err)
+	}
+	return string(out)
 }
