@@ -32,6 +32,7 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 	}
 	unameR := readUnameR(work)
 	unameErr := checkUnameR(unameR, k)
+	compiler := readLine(filepath.Join(work, compilerFile))
 	out := make([]BuildResult, len(steps))
 	for i, s := range steps {
 		dir := filepath.Join(work, buildStep(i))
@@ -41,6 +42,7 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 		log := r.Log
 		r = b.collectStep(k, s, dir, res, unameR, unameErr, build.Reason())
 		r.Log = log
+		r.Compiler = compiler
 		if r.Status == Failed {
 			r.LogTail = logTail
 		}
@@ -87,6 +89,18 @@ func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, 
 func readUnameR(work string) string {
 	data, _ := os.ReadFile(filepath.Join(work, unameFile))
 	return strings.TrimSpace(string(data))
+}
+
+// readLine is the trimmed text of a small file the wrapper wrote ("" when
+// it wrote none), printable ASCII only.
+func readLine(path string) string {
+	data, _ := os.ReadFile(path)
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(string(data)))
 }
 
 func containerReason(res Result, what string, status int, err error) string {

@@ -52,21 +52,14 @@ func (b *Builder) buildKernel(ctx context.Context, kb kernelBuild) []BuildResult
 	return rs
 }
 
-// failKernel fails every build of a kernel that cannot start, for an
-// infrastructure reason, each with a log that says why.
-func (b *Builder) failKernel(kb kernelBuild, reason string) []BuildResult {
-	rs := resultsOf(kb.versions, Failed, reason, true, 0)
-	for i := range rs {
-		b.writeLog(&rs[i], []byte(reason+"\n"))
-	}
-	return rs
-}
-
 func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	start := time.Now()
 	job, ready, failed := b.prepare(ctx, kb)
 	if len(ready) == 0 {
 		return failed
+	}
+	if err := b.images.prepare(ctx, job.Image, job.Arch); err != nil {
+		return append(failed, stepResults(ready, Failed, "builder image: "+err.Error(), true, time.Since(start))...)
 	}
 	work, err := os.MkdirTemp(b.workDir, "job-")
 	if err != nil {
@@ -92,18 +85,25 @@ func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	return append(failed, built...)
 }
 
-// prepare fetches the inputs and renders the scripts. It returns the job,
-// the builds ready to run and the results of those that failed already.
+// prepare fetches the inputs, picks the builder image and gcc (choose) and
+// renders the scripts. It returns the job, the builds ready to run and the
+// results of those that failed already.
 func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []BuildResult) {
 	k := kb.kernel
 	job := Job{
-		Name: k.ID(), Image: b.imageFor(k), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
+		Name: k.ID(), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
 		OutDir: outDir, User: b.opts.User, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
 	headers, err := b.headerFiles(ctx, k)
 	if err != nil {
 		return job, nil, failAll(ctx, kb.versions, "kernel headers: ", err)
 	}
+	kc, kcErr := b.kernelCompilerOf(k, headers)
+	c, err := b.choose(k, kc, kcErr)
+	if err != nil {
+		return job, nil, failAll(ctx, kb.versions, "builder image: ", err)
+	}
+	job.Image = c.image
 	job.Files = append(headers, File{Path: outDir, Dir: true})
 	if k.KernelConfigData != "" {
 		data, _ := base64.StdEncoding.DecodeString(k.KernelConfigData) // validated
@@ -112,7 +112,7 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 	var ready []step
 	var failed []BuildResult
 	for _, vb := range kb.versions {
-		steps, files, err := b.versionFiles(ctx, k, vb, len(ready))
+		steps, files, err := b.versionFiles(ctx, k, vb, len(ready), c)
 		if err != nil {
 			rs := failAll(ctx, []versionBuild{vb}, "driver "+vb.version.Version+": ", err)
 			failed = append(failed, withSource(rs, steps)...)
@@ -125,7 +125,7 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 	for i, s := range ready {
 		kinds[i] = s.Kind
 	}
-	job.Files = append(job.Files, File{Path: "/dbg/run.sh", Mode: 0o755, Data: []byte(wrapperScript(kinds, b.opts.Timeout))})
+	job.Files = append(job.Files, File{Path: "/dbg/run.sh", Mode: 0o755, Data: []byte(wrapperScript(kinds, b.opts.Timeout, c.gcc))})
 	job.Timeout = time.Duration(len(ready)+1)*b.opts.Timeout + time.Minute
 	return job, ready, failed
 }
@@ -152,7 +152,7 @@ func (b *Builder) headerFiles(ctx context.Context, k *config.Kernel) ([]File, er
 // its pin, and renders the scripts of each of its builds; the first runs as
 // step first. The steps come back even on error once the source is known,
 // to record its digest.
-func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb versionBuild, first int) ([]step, []File, error) {
+func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb versionBuild, first int, c choice) ([]step, []File, error) {
 	url := b.versions.SourceURL(vb.version.Version)
 	blob, err := b.fetcher.Fetch(ctx, url)
 	if err != nil {
@@ -167,7 +167,7 @@ func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb version
 	}
 	files := []File{{Path: srcDir + "/" + vb.version.Version + ".tar.gz", Mode: 0o644, HostPath: blob.Path}}
 	for i, s := range steps {
-		vs, err := renderVersion(k, vb.version, s.Kind, b.imageFor(k), b.gccFor(k))
+		vs, err := renderVersion(k, vb.version, s.Kind, c.image, c.gcc)
 		if err != nil {
 			return steps, nil, err
 		}
@@ -226,20 +226,6 @@ func stepResults(steps []step, status Status, reason string, infra bool, d time.
 		out[i].SourceSHA256 = s.sourceSHA256
 	}
 	return out
-}
-
-func (b *Builder) imageFor(k *config.Kernel) string {
-	if k.BuilderImage != "" {
-		return k.BuilderImage
-	}
-	return expandImage(b.opts.BuilderImage, k.Architecture, k.Target, b.gccFor(k))
-}
-
-func (b *Builder) gccFor(k *config.Kernel) string {
-	if k.GCCVersion != "" {
-		return k.GCCVersion
-	}
-	return b.opts.GCCVersion
 }
 
 // logPath is the log file of one build: logs/<driver version>/<arch>/<file>.log.
