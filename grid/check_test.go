@@ -140,6 +140,7 @@ func TestFirstError(t *testing.T) {
 			"[configure-kmod] Build output for HAS_X:\n" +
 			"test.c:28:16: error: no member named 'parent' in 'struct kernfs_node'\n" +
 			"[configure-bpf] Build system is sane\n" +
+			"expr: syntax error: unexpected argument '1'\n" +
 			"/usr/src/linux-headers-7.2.13+deb14-common/include/linux/fs.h:2442:15: error: static assertion failed due to requirement 'sizeof(struct filename) % 64 == 0'\n" +
 			"make: *** [Makefile:235: bpf] Error 2\n",
 			": /usr/src/linux-headers-7.2.13+deb14-common/include/linux/fs.h:2442:15: error: static assertion failed due to requirement 'sizeof(struct filename) % 64 == 0'"},

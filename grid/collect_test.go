@@ -20,9 +20,11 @@ import (
 // streaming logScan must agree with (for lines of at most maxLogLine).
 func wholeLogFirstError(log []byte) string {
 	lines := strings.Split(string(bytes.TrimSpace(log)), "\n")
+	probe := false
 	for i, l := range lines {
 		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "+") || !errorLine.MatchString(l) {
+		probe = configureProbe([]byte(l), probe)
+		if strings.HasPrefix(l, "+") || probe || !errorLine.MatchString(l) {
 			continue
 		}
 		if strings.HasPrefix(l, "CMake Error") {

@@ -7,10 +7,12 @@ import (
 )
 
 // errorLine matches the lines that state a build's real error: CMake's
-// "CMake Error at ...", a compiler's or driver's "error:" (gcc, clang, ld,
-// "fatal error:"), and kbuild's "ERROR: modpost: ...". make's "*** [...]
-// Error 2" is a consequence, not a cause, and does not match.
-var errorLine = regexp.MustCompile(`^CMake Error|(^|[\s:])(fatal )?error: |^ERROR: `)
+// "CMake Error at ...", a compiler's or driver's "error:" after a location
+// or a program name (gcc, clang, ld, "fatal error:"), and kbuild's "ERROR:
+// modpost: ...". make's "*** [...] Error 2" is a consequence, not a cause,
+// and does not match; nor does another word's error ("expr: syntax error:",
+// which libs' probe Makefile prints on its way).
+var errorLine = regexp.MustCompile(`^CMake Error|(^|: ?)(fatal )?error: |^ERROR: `)
 
 const (
 	maxReasonLine = 300
