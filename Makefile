@@ -6,7 +6,7 @@ export GONOSUMDB := github.com/falcosecurity
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
-.PHONY: help build tools cosign test unit fuzz lint bench quickstart run validate plan image image-arm64 clean
+.PHONY: help build tools cosign test unit fuzz lint bench quickstart run validate plan image image-arm64 images images-arm64 clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-12s %s\n", $$1, $$2}'
@@ -28,6 +28,15 @@ image: ## make the local builder image dbg-builder:bookworm-amd64 (alias dbg-bui
 
 image-arm64: ## make dbg-builder:bookworm-arm64; on x86_64 through qemu-user (deploy/builder/binfmt.sh)
 	bash deploy/builder/build-image.sh "" arm64
+
+# The Debian releases with a builder image (grid.DefaultBuilders: gcc 10, 12, 14, 16).
+RELEASES := bullseye bookworm trixie sid
+
+images: ## make the amd64 builder image of every Debian release: dbg-builder:{bullseye,bookworm,trixie,sid}-amd64 (idempotent, cached)
+	for r in $(RELEASES); do bash deploy/builder/build-image.sh "" amd64 $$r; done
+
+images-arm64: ## make the arm64 builder images of every Debian release (on x86_64 under qemu-user: ~4 min each the first time)
+	for r in $(RELEASES); do bash deploy/builder/build-image.sh "" arm64 $$r; done
 
 run: validate plan ## validate and plan kernels/ (no build)
 

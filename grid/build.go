@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,20 +24,30 @@ type Backend interface {
 
 // BuildOptions configure a Builder.
 type BuildOptions struct {
-	Out          string        // output folder, laid out like the bucket
-	Jobs         int           // kernels built at once; default: CPU count
-	FailFast     bool          // stop starting builds after the first failure
-	Timeout      time.Duration // per build (one driver version of one kernel)
-	BuilderImage string        // default image; {arch}, {target} and {gcc} are replaced
-	GCCVersion   string        // default gcc when a config names none
-	Limits       Limits        // per container
-	User         string        // the user builds run as (a name the image knows); "": the image's (root)
-	Progress     io.Writer     // progress lines; nil: none
+	Out      string        // output folder, laid out like the bucket
+	Jobs     int           // kernels built at once; default: CPU count
+	FailFast bool          // stop starting builds after the first failure
+	Timeout  time.Duration // per build (one driver version of one kernel)
+	// BuilderImage, when set, is the image of kernels whose config names
+	// none ({arch}, {target} and {gcc} are replaced); "": picked from
+	// Builders by the gcc (choose).
+	BuilderImage string
+	// GCCVersion, when set, is the gcc of kernels whose config names none;
+	// "": the kernel's own compiler's major, else DefaultGCC.
+	GCCVersion string
+	// Builders is the table from gcc major to builder image; nil:
+	// DefaultBuilders.
+	Builders []BuilderImage
+
+	Limits   Limits    // per container
+	User     string    // the user builds run as (a name the image knows); "": the image's (root)
+	Progress io.Writer // progress lines; nil: none
 }
 
-// The builder image and gcc used when neither the config nor the options
-// name one: the local Debian bookworm image of deploy/builder for the
-// kernel's architecture (dbg-builder:bookworm-amd64, -arm64).
+// The builder image and gcc used when neither the config, nor the options,
+// nor the kernel's own compiler name one: the local Debian bookworm image of
+// deploy/builder for the kernel's architecture (dbg-builder:bookworm-amd64,
+// -arm64) and its gcc-12.
 const (
 	DefaultBuilderImage = "dbg-builder:bookworm-{arch}"
 	DefaultGCC          = "12"
@@ -55,9 +64,7 @@ type Builder struct {
 	versions *config.DriverVersions
 	opts     BuildOptions
 	workDir  string
-	// images are the builder images the builds ran in, by image and
-	// architecture (written by prepareImages before any build, then read).
-	images map[imageKey]*ImageRef
+	images   *imageSet // of the current Build
 }
 
 // NewBuilder wires a builder; nothing is started.
@@ -68,11 +75,8 @@ func NewBuilder(backend Backend, fetcher *Fetcher, dv *config.DriverVersions, op
 	if opts.Timeout <= 0 {
 		opts.Timeout = 20 * time.Minute
 	}
-	if opts.BuilderImage == "" {
-		opts.BuilderImage = DefaultBuilderImage
-	}
-	if opts.GCCVersion == "" {
-		opts.GCCVersion = DefaultGCC
+	if opts.Builders == nil {
+		opts.Builders = DefaultBuilders()
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
@@ -89,14 +93,13 @@ func NewBuilder(backend Backend, fetcher *Fetcher, dv *config.DriverVersions, op
 func (b *Builder) Build(ctx context.Context, plan []Entry) (*Report, error) {
 	start := time.Now()
 	groups := groupByKernel(plan)
-	b.images = map[imageKey]*ImageRef{}
-	images := b.prepareImages(ctx, groups)
+	b.images = newImageSet(b.runner, b.describeImage)
 	b.workDir = filepath.Join(b.opts.Out, ".work")
 	if err := os.MkdirAll(b.workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: create output folder: %w", config.ErrInfra, err)
 	}
 	defer os.RemoveAll(b.workDir)
-	rs := b.fanOut(ctx, groups, images, newProgress(b.opts.Progress, len(plan)))
+	rs := b.fanOut(ctx, groups, newProgress(b.opts.Progress, len(plan)))
 	return NewReport(start, inPlanOrder(plan, rs)), nil
 }
 
@@ -119,37 +122,9 @@ func inPlanOrder(plan []Entry, groups [][]BuildResult) []BuildResult {
 	return out
 }
 
-// imageKey is one builder image for one architecture.
-type imageKey struct {
-	image string
-	arch  config.Arch
-}
-
-// prepareImages prepares each builder image the plan needs, once per
-// architecture, and returns the reason of those that failed: their kernels'
-// builds fail with it (an infrastructure failure), the others go on.
-func (b *Builder) prepareImages(ctx context.Context, groups []kernelBuild) map[imageKey]error {
-	failed := map[imageKey]error{}
-	seen := map[imageKey]bool{}
-	for _, g := range groups {
-		key := imageKey{b.imageFor(g.kernel), g.kernel.Architecture}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		if err := b.runner.PrepareImage(ctx, key.image, key.arch); err != nil {
-			slog.ErrorContext(ctx, "builder image", "image", key.image, "arch", key.arch, "err", err)
-			failed[key] = fmt.Errorf("%w: %w", config.ErrInfra, err)
-			continue
-		}
-		b.images[key] = b.describeImage(ctx, key.image)
-	}
-	return failed
-}
-
 // fanOut builds the kernels, Jobs at a time. Kernels not started when the
 // context ends (Ctrl-C, or --fail-fast after a failure) are skipped.
-func (b *Builder) fanOut(ctx context.Context, groups []kernelBuild, images map[imageKey]error, p *progress) [][]BuildResult {
+func (b *Builder) fanOut(ctx context.Context, groups []kernelBuild, p *progress) [][]BuildResult {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make([][]BuildResult, len(groups))
@@ -157,13 +132,9 @@ func (b *Builder) fanOut(ctx context.Context, groups []kernelBuild, images map[i
 	g.SetLimit(b.opts.Jobs)
 	for i, kb := range groups {
 		g.Go(func() error {
-			err := images[imageKey{b.imageFor(kb.kernel), kb.kernel.Architecture}]
-			switch {
-			case ctx.Err() != nil:
+			if ctx.Err() != nil {
 				out[i] = resultsOf(kb.versions, Skipped, "not started: run interrupted", false, 0)
-			case err != nil:
-				out[i] = b.failKernel(kb, "builder image: "+err.Error())
-			default:
+			} else {
 				out[i] = b.buildKernel(ctx, kb)
 			}
 			p.done(out[i])

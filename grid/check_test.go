@@ -130,6 +130,20 @@ func TestFirstError(t *testing.T) {
 			": main.c:3:10: fatal error: linux/foo.h: No such file or directory"},
 		{"warning: x\nERROR: modpost: \"foo\" [falco.ko] undefined!\nmake: *** Error 2\n", `: ERROR: modpost: "foo" [falco.ko] undefined!`},
 		{"+ echo error: traced\nsomething went wrong\n+ exit 1\n", ": something went wrong"},
+		// libs' configure probes fail on purpose (9.1.0+driver's probe for sid's 7.2 kernel, abridged).
+		{"[configure-bpf] Including /tmp/driver/build/driver/bpf/src//configure/TASK_PIDS_FIELD/Makefile.inc\n" +
+			"[configure-bpf] Build output for HAS_TASK_PIDS_FIELD:\n" +
+			"[configure-bpf] make: Entering directory '/tmp/driver/build/driver/bpf/src/configure/TASK_PIDS_FIELD'\n" +
+			"test.c:33:2: error: \"task->pids not available. This error can be safely ignored for kernel versions >= 4.19\"\n" +
+			"make: *** [Makefile:26: all] Error 2\n" +
+			"[configure-bpf] Setting HAS_RSS_STAT_ARRAY flag\n" +
+			"[configure-kmod] Build output for HAS_X:\n" +
+			"test.c:28:16: error: no member named 'parent' in 'struct kernfs_node'\n" +
+			"[configure-bpf] Build system is sane\n" +
+			"expr: syntax error: unexpected argument '1'\n" +
+			"/usr/src/linux-headers-7.2.13+deb14-common/include/linux/fs.h:2442:15: error: static assertion failed due to requirement 'sizeof(struct filename) % 64 == 0'\n" +
+			"make: *** [Makefile:235: bpf] Error 2\n",
+			": /usr/src/linux-headers-7.2.13+deb14-common/include/linux/fs.h:2442:15: error: static assertion failed due to requirement 'sizeof(struct filename) % 64 == 0'"},
 		{"", ""},
 	} {
 		if got := firstError([]byte(tc.log)); got != tc.want {

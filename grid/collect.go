@@ -16,7 +16,7 @@ import (
 // installs those that pass into the output folder. Logs are streamed, never
 // held: each is read once while it is copied to its log file, keeping only
 // what the result needs (logScan).
-func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Result) []BuildResult {
+func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Result, image *ImageRef) []BuildResult {
 	hdir := filepath.Join(work, headersStep)
 	headersLog := filepath.Join(hdir, logFile)
 	status, err := readInt(filepath.Join(hdir, statusFile))
@@ -32,6 +32,7 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 	}
 	unameR := readUnameR(work)
 	unameErr := checkUnameR(unameR, k)
+	compiler := readLine(filepath.Join(work, compilerFile))
 	out := make([]BuildResult, len(steps))
 	for i, s := range steps {
 		dir := filepath.Join(work, buildStep(i))
@@ -39,8 +40,9 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 		build := newLogScan(0)
 		logTail := b.writeLogParts(&r, logPart{path: headersLog}, logPart{data: []byte{'\n'}}, logPart{path: filepath.Join(dir, logFile), scan: build})
 		log := r.Log
-		r = b.collectStep(k, s, dir, res, unameR, unameErr, build.Reason())
+		r = b.collectStep(k, s, dir, res, image, unameR, unameErr, build.Reason())
 		r.Log = log
+		r.Compiler = compiler
 		if r.Status == Failed {
 			r.LogTail = logTail
 		}
@@ -52,11 +54,11 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 // collectStep is the result of one build: failed unless its script
 // succeeded and its artifact passes the checks.
 // logReason is firstError of the build's own log.
-func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, unameR string, unameErr error, logReason string) BuildResult {
+func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, image *ImageRef, unameR string, unameErr error, logReason string) BuildResult {
 	status, err := readInt(filepath.Join(dir, statusFile))
 	ms, _ := readInt(filepath.Join(dir, msFile))
 	r := BuildResult{Entry: s.Entry, Duration: float64(ms) / 1000, SourceSHA256: s.sourceSHA256, UnameR: unameR}
-	b.record(&r, k, s, b.images[imageKey{b.imageFor(k), k.Architecture}])
+	record(&r, s, image)
 	fail := func(reason string) BuildResult {
 		r.Status, r.Reason = Failed, reason
 		return r
@@ -88,6 +90,18 @@ func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, 
 func readUnameR(work string) string {
 	data, _ := os.ReadFile(filepath.Join(work, unameFile))
 	return strings.TrimSpace(string(data))
+}
+
+// readLine is the trimmed text of a small file the wrapper wrote ("" when
+// it wrote none), printable ASCII only.
+func readLine(path string) string {
+	data, _ := os.ReadFile(path)
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(string(data)))
 }
 
 func containerReason(res Result, what string, status int, err error) string {

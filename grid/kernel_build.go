@@ -41,6 +41,7 @@ type step struct {
 	inputs       []Input // the driver source, then every header package
 	scripts      string  // sha256 of the step's rendered scripts (scriptsDigest)
 	rendered     []File  // the step's own scripts, until withInputs digests them
+	gcc          string  // the gcc major it builds with (choose)
 }
 
 // buildKernel builds one kernel and returns a result per entry. Every
@@ -55,21 +56,15 @@ func (b *Builder) buildKernel(ctx context.Context, kb kernelBuild) []BuildResult
 	return rs
 }
 
-// failKernel fails every build of a kernel that cannot start, for an
-// infrastructure reason, each with a log that says why.
-func (b *Builder) failKernel(kb kernelBuild, reason string) []BuildResult {
-	rs := resultsOf(kb.versions, Failed, reason, true, 0)
-	for i := range rs {
-		b.writeLog(&rs[i], []byte(reason+"\n"))
-	}
-	return rs
-}
-
 func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	start := time.Now()
 	job, ready, failed := b.prepare(ctx, kb)
 	if len(ready) == 0 {
 		return failed
+	}
+	image, err := b.images.prepare(ctx, job.Image, job.Arch)
+	if err != nil {
+		return append(failed, stepResults(ready, Failed, "builder image: "+err.Error(), true, time.Since(start))...)
 	}
 	work, err := os.MkdirTemp(b.workDir, "job-")
 	if err != nil {
@@ -88,19 +83,20 @@ func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	if res.OutputErr != nil {
 		return append(failed, stepResults(ready, Failed, "build container output rejected: "+res.OutputErr.Error(), false, res.Duration)...)
 	}
-	built := b.collect(kb.kernel, ready, work, res)
+	built := b.collect(kb.kernel, ready, work, res, image)
 	for i := range built {
 		built[i].Container = res.Duration.Seconds()
 	}
 	return append(failed, built...)
 }
 
-// prepare fetches the inputs and renders the scripts. It returns the job,
-// the builds ready to run and the results of those that failed already.
+// prepare fetches the inputs, picks the builder image and gcc (choose) and
+// renders the scripts. It returns the job, the builds ready to run and the
+// results of those that failed already.
 func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []BuildResult) {
 	k := kb.kernel
 	job := Job{
-		Name: k.ID(), Image: b.imageFor(k), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
+		Name: k.ID(), Arch: k.Architecture, Cmd: []string{"/bin/bash", "/dbg/run.sh"},
 		OutDir: outDir, User: b.opts.User, Limits: b.opts.Limits, Scratch: []string{"/tmp"},
 	}
 	if why, ok := offlineUnsupported[k.Target]; ok {
@@ -112,6 +108,12 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 		return job, nil, failAll(ctx, kb.versions, "kernel headers: ", err)
 	}
 	headersScript := headers[0].Data
+	kc, kcErr := b.kernelCompilerOf(k, headers)
+	c, err := b.choose(k, kc, kcErr)
+	if err != nil {
+		return job, nil, failAll(ctx, kb.versions, "builder image: ", err)
+	}
+	job.Image = c.image
 	job.Files = append(headers, File{Path: outDir, Dir: true})
 	if k.KernelConfigData != "" {
 		data, _ := base64.StdEncoding.DecodeString(k.KernelConfigData) // validated
@@ -120,20 +122,20 @@ func (b *Builder) prepare(ctx context.Context, kb kernelBuild) (Job, []step, []B
 	var ready []step
 	var failed []BuildResult
 	for _, vb := range kb.versions {
-		steps, files, err := b.versionFiles(ctx, k, vb, len(ready))
+		steps, files, err := b.versionFiles(ctx, k, vb, len(ready), c)
 		if err != nil {
 			rs := failAll(ctx, []versionBuild{vb}, "driver "+vb.version.Version+": ", err)
 			failed = append(failed, withSource(rs, steps)...)
 			continue
 		}
 		job.Files = append(job.Files, files...)
-		ready = append(ready, withInputs(steps, headerInputs, headersScript)...)
+		ready = append(ready, withInputs(steps, headerInputs, headersScript, c.gcc)...)
 	}
 	kinds := make([]config.Kind, len(ready))
 	for i, s := range ready {
 		kinds[i] = s.Kind
 	}
-	job.Files = append(job.Files, File{Path: "/dbg/run.sh", Mode: 0o755, Data: []byte(wrapperScript(kinds, b.opts.Timeout))})
+	job.Files = append(job.Files, File{Path: "/dbg/run.sh", Mode: 0o755, Data: []byte(wrapperScript(kinds, b.opts.Timeout, c.gcc))})
 	job.Timeout = time.Duration(len(ready)+1)*b.opts.Timeout + time.Minute
 	return job, ready, failed
 }
@@ -162,7 +164,7 @@ func (b *Builder) headerFiles(ctx context.Context, k *config.Kernel) ([]File, []
 // its pin, and renders the scripts of each of its builds; the first runs as
 // step first. The steps come back even on error once the source is known,
 // to record its digest.
-func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb versionBuild, first int) ([]step, []File, error) {
+func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb versionBuild, first int, c choice) ([]step, []File, error) {
 	url := b.versions.SourceURL(vb.version.Version)
 	blob, err := b.fetcher.Fetch(ctx, url)
 	if err != nil {
@@ -177,7 +179,7 @@ func (b *Builder) versionFiles(ctx context.Context, k *config.Kernel, vb version
 	}
 	files := []File{{Path: srcDir + "/" + vb.version.Version + ".tar.gz", Mode: 0o644, HostPath: blob.Path}}
 	for i, s := range steps {
-		vs, err := renderVersion(k, vb.version, s.Kind, b.imageFor(k), b.gccFor(k))
+		vs, err := renderVersion(k, vb.version, s.Kind, c.image, c.gcc)
 		if err != nil {
 			return steps, nil, err
 		}
@@ -238,20 +240,6 @@ func stepResults(steps []step, status Status, reason string, infra bool, d time.
 		out[i].SourceSHA256 = s.sourceSHA256
 	}
 	return out
-}
-
-func (b *Builder) imageFor(k *config.Kernel) string {
-	if k.BuilderImage != "" {
-		return k.BuilderImage
-	}
-	return expandImage(b.opts.BuilderImage, k.Architecture, k.Target, b.gccFor(k))
-}
-
-func (b *Builder) gccFor(k *config.Kernel) string {
-	if k.GCCVersion != "" {
-		return k.GCCVersion
-	}
-	return b.opts.GCCVersion
 }
 
 // logPath is the log file of one build: logs/<driver version>/<arch>/<file>.log.

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
-
-	"github.com/falcosecurity/dbg/config"
 )
 
 // What made each artifact is recorded in its BuildResult while it is
@@ -32,10 +30,11 @@ func (b *Builder) describeImage(ctx context.Context, image string) *ImageRef {
 }
 
 // withInputs gives each step of one driver version the kernel's header
-// inputs after its driver source, and the digest of its scripts: the
-// headers script, then its own.
-func withInputs(steps []step, headers []Input, headersScript []byte) []step {
+// inputs after its driver source, the digest of its scripts (the headers
+// script, then its own) and the gcc it builds with.
+func withInputs(steps []step, headers []Input, headersScript []byte, gcc string) []step {
 	for i := range steps {
+		steps[i].gcc = gcc
 		steps[i].inputs = append(append([]Input(nil), steps[i].inputs...), headers...)
 		scripts := append([]File{{Path: "/dbg/headers.sh", Data: headersScript}}, steps[i].rendered...)
 		steps[i].scripts = scriptsDigest(scripts)
@@ -57,8 +56,8 @@ func scriptsDigest(files []File) string {
 }
 
 // record writes what made the step's artifact into r.
-func (b *Builder) record(r *BuildResult, k *config.Kernel, s step, image *ImageRef) {
-	r.GCCVersion = b.gccFor(k)
+func record(r *BuildResult, s step, image *ImageRef) {
+	r.GCCVersion = s.gcc
 	r.Inputs = s.inputs
 	r.ScriptsSHA256 = s.scripts
 	if image != nil {

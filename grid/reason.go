@@ -7,10 +7,12 @@ import (
 )
 
 // errorLine matches the lines that state a build's real error: CMake's
-// "CMake Error at ...", a compiler's or driver's "error:" (gcc, clang, ld,
-// "fatal error:"), and kbuild's "ERROR: modpost: ...". make's "*** [...]
-// Error 2" is a consequence, not a cause, and does not match.
-var errorLine = regexp.MustCompile(`^CMake Error|(^|[\s:])(fatal )?error: |^ERROR: `)
+// "CMake Error at ...", a compiler's or driver's "error:" after a location
+// or a program name (gcc, clang, ld, "fatal error:"), and kbuild's "ERROR:
+// modpost: ...". make's "*** [...] Error 2" is a consequence, not a cause,
+// and does not match; nor does another word's error ("expr: syntax error:",
+// which libs' probe Makefile prints on its way).
+var errorLine = regexp.MustCompile(`^CMake Error|(^|: ?)(fatal )?error: |^ERROR: `)
 
 const (
 	maxReasonLine = 300
@@ -42,6 +44,7 @@ type logScan struct {
 	cut   bool   // line lost bytes past maxLogLine
 	first string // the first error line, "" until found
 	cmake bool   // first is a CMake error waiting for its next line
+	probe bool   // inside the output of one of libs' configure probes
 	found bool   // first is complete
 	last  []byte // the last line that is not blank or a shell trace
 	// tail is a ring of the last lines: next is where the next one goes,
@@ -99,16 +102,41 @@ func (s *logScan) take() {
 	if !trace {
 		s.last = append(s.last[:0], l...)
 	}
+	s.probe = configureProbe(l, s.probe)
 	switch {
 	case s.found:
 	case s.cmake:
 		s.first += " " + string(l)
 		s.found = true
-	case !trace && mayBeError(l) && errorLine.Match(l):
+	case !trace && !s.probe && mayBeError(l) && errorLine.Match(l):
 		s.first = string(l)
 		s.cmake = bytes.HasPrefix(l, []byte("CMake Error"))
 		s.found = !s.cmake
 	}
+}
+
+// configureProbe tells whether the log is inside the output of one of
+// libs' configure probes after line l (in is the state before it). libs'
+// driver makefiles (9.x: driver/configure and driver/bpf/configure)
+// compile small test programs against the kernel to see what it has, and
+// print the output of each, errors expected, between
+// "[configure-kmod] Build output for HAS_X:" (or configure-bpf) and the
+// next "[configure-...]" line of their own ("Setting HAS_X flag", ...);
+// those errors are answers, not the build's error.
+func configureProbe(l []byte, in bool) bool {
+	if !bytes.HasPrefix(l, []byte("[configure-")) {
+		return in
+	}
+	_, rest, ok := bytes.Cut(l, []byte("] "))
+	switch {
+	case !ok:
+		return in
+	case bytes.HasPrefix(rest, []byte("Build output for ")):
+		return true
+	case bytes.HasPrefix(rest, []byte("make")):
+		return in
+	}
+	return false
 }
 
 // addTail keeps line among the last lines. Blank lines are held back until

@@ -19,6 +19,7 @@ const (
 	outDir       = "/out/build" // a folder of the build user's, in the /out volume
 	headersStep  = "headers"    // the headers preparation's step folder
 	unameFile    = "uname-r"    // the headers' `uname -r`, at the top of /out
+	compilerFile = "compiler"   // first line of the build gcc's --version, at the top of /out
 	logFile      = "build.log"
 	statusFile   = "status"
 	msFile       = "ms"
@@ -43,8 +44,10 @@ func builtPath(kind config.Kind) string {
 // vermagic is made of; Debian's include/config/kernel.release holds the
 // upstream version instead), then runs each build in turn from a fresh copy of the
 // driver source, each under its own timeout. A failing build does not stop
-// the next one, and its artifact, if any, is not taken.
-func wrapperScript(kinds []config.Kind, perBuild time.Duration) string {
+// the next one, and its artifact, if any, is not taken. Before the builds it
+// records the first line of `--version` of the gcc they use
+// (/usr/bin/gcc-<gcc>, as every driverkit script dbg runs compiles with).
+func wrapperScript(kinds []config.Kind, perBuild time.Duration, gcc string) string {
 	secs := max(int(perBuild.Seconds()), 1)
 	var b strings.Builder
 	fmt.Fprintf(&b, `#!/bin/bash
@@ -54,7 +57,7 @@ set -u
 # and in which locale it ran is pinned (kbuild's timestamp, user and host,
 # SOURCE_DATE_EPOCH for the tools that read it, the time zone, the locale,
 # the mode of new files). The paths are fixed by the container protocol.
-export KBUILD_BUILD_TIMESTAMP='%[7]s' KBUILD_BUILD_USER=dbg KBUILD_BUILD_HOST=dbg
+export KBUILD_BUILD_TIMESTAMP='%[9]s' KBUILD_BUILD_USER=dbg KBUILD_BUILD_HOST=dbg
 export SOURCE_DATE_EPOCH=0 TZ=UTC LC_ALL=C LANG=C
 umask 022
 T=%[1]d
@@ -68,7 +71,8 @@ echo "$status" > "$H/%[5]s"
 . /tmp/kerneldir.env
 sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$KERNELDIR/include/generated/utsrelease.h" 2>/dev/null | head -c 256 > %[2]s/%[6]s
 [ -s %[2]s/%[6]s ] || head -c 256 "$KERNELDIR/include/config/kernel.release" > %[2]s/%[6]s 2>/dev/null
-`, secs, outDir, headersStep, logFile, statusFile, unameFile, buildTimestamp)
+"/usr/bin/gcc-%[7]s" --version 2>/dev/null | head -n1 | head -c 256 > %[2]s/%[8]s
+`, secs, outDir, headersStep, logFile, statusFile, unameFile, gcc, compilerFile, buildTimestamp)
 	for i, kind := range kinds {
 		fmt.Fprintf(&b, `
 S=%[1]s/%[2]s

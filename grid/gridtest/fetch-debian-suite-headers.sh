@@ -3,7 +3,7 @@
 # Debian release than the machine's (bullseye, trixie, sid, ...), for tests
 # that read what the kernel's headers say about it (its .config):
 #
-#   fetch-debian-suite-headers.sh SUITE OUTDIR [ARCH]    (ARCH default amd64)
+#   fetch-debian-suite-headers.sh [--build] SUITE OUTDIR [ARCH]    (ARCH default amd64)
 #
 # Picks the newest plain-flavour package of SUITE (linux-headers-<uname
 # -r>, <uname -r> ending in -ARCH, not -cloud- or -rt-), downloads it into
@@ -12,6 +12,14 @@
 #   <uname -r> TAB <file>
 # When that list exists and names a file in OUTDIR, nothing is asked of the
 # network: the choice is made once per cache and stays.
+#
+# With --build, the packages a build of a module needs come too: the
+# flavour package's linux-headers-*-common and linux-kbuild-* dependencies
+# (at the versions it depends on), and the list written is
+# OUTDIR/suite-SUITE-ARCH-build.tsv, in fetch-debian-headers.sh's format:
+#   <consumer-visible kernelrelease> TAB <uname -r> TAB <file1>,<file2>,<file3>
+# (the consumer-visible release: the package version's \d+.\d+.\d+-\d+ plus
+# the flavour suffix, as falcoctl computes it on a Debian host).
 #
 # The suite is read with a private apt configuration in
 # OUTDIR/.apt-SUITE-ARCH/: one deb822 source with the URIs and Signed-By of
@@ -25,7 +33,9 @@ set -euo pipefail
 log() { printf 'fetch-debian-suite-headers: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $0 SUITE OUTDIR [ARCH]" >&2; exit 2; }
+BUILD=""
+if [[ "${1:-}" == --build ]]; then BUILD=1; shift; fi
+[[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $0 [--build] SUITE OUTDIR [ARCH]" >&2; exit 2; }
 SUITE="$1" OUTDIR="$2" ARCH="${3:-amd64}"
 [[ "$SUITE" =~ ^[a-z]+$ ]] || die "SUITE must be a Debian codename (bullseye, trixie, sid), got '$SUITE'"
 case "$ARCH" in
@@ -39,15 +49,15 @@ fi
 
 mkdir -p "$OUTDIR"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
-TSV="$OUTDIR/suite-$SUITE-$ARCH.tsv"
+TSV="$OUTDIR/suite-$SUITE-$ARCH${BUILD:+-build}.tsv"
 
 # One fetch at a time per folder (tests of several packages share the cache).
 exec 9>"$OUTDIR/.lock"
 command -v flock >/dev/null 2>&1 && flock 9
 
 if [[ -s "$TSV" ]]; then
-  file="$(cut -f2 "$TSV")"
-  if [[ -n "$file" && -s "$OUTDIR/$file" ]]; then
+  file="$(awk -F '\t' '{ print $NF }' "$TSV" | tr ',' '\n' | while read -r f; do [[ -s "$OUTDIR/$f" ]] || echo missing; done)"
+  if [[ -z "$file" ]]; then
     log "$TSV is up to date ($file)"
     exit 0
   fi
@@ -133,32 +143,56 @@ pkg="$(apt-cache "${APT[@]}" search --names-only "^linux-headers-[0-9].*-$ARCH\$
   | sort -V | tail -n1)" || true
 [[ -n "$pkg" ]] || die "$SUITE has no linux-headers-*-$ARCH package"
 
-record="$(apt-cache "${APT[@]}" show "$pkg" 2>/dev/null | awk '
-  /^Version: / { v = $2 } /^Filename: / { f = $2 } /^SHA256: / { h = $2 }
-  /^$/ { if (v != "") { print v "\t" f "\t" h; exit } }
-  END { if (v != "") print v "\t" f "\t" h }' | head -n1)"
-IFS=$'\t' read -r version filename sum <<<"$record"
-[[ -n "$version" && -n "$filename" && -n "$sum" ]] || die "no Version/Filename/SHA256 for $pkg"
-file="${filename##*/}"
-
-if [[ -f "$OUTDIR/$file" ]] && [[ "$(sha256sum <"$OUTDIR/$file" | cut -d' ' -f1)" == "$sum" ]]; then
-  log "cached $file"
-else
+# download PKG [VERSION]: OUTDIR holds PKG's .deb (the candidate, or
+# VERSION) with the archive's SHA256; sets file and version.
+download() {
+  local record filename sum tmp got
+  record="$(apt-cache "${APT[@]}" show "$1${2:+=$2}" 2>/dev/null | awk '
+    /^Version: / { v = $2 } /^Filename: / { f = $2 } /^SHA256: / { h = $2 }
+    /^$/ { if (v != "") { print v "\t" f "\t" h; exit } }
+    END { if (v != "") print v "\t" f "\t" h }' | head -n1)"
+  IFS=$'\t' read -r version filename sum <<<"$record"
+  [[ -n "$version" && -n "$filename" && -n "$sum" ]] || die "no Version/Filename/SHA256 for $1${2:+=$2}"
+  file="${filename##*/}"
+  if [[ -f "$OUTDIR/$file" ]] && [[ "$(sha256sum <"$OUTDIR/$file" | cut -d' ' -f1)" == "$sum" ]]; then
+    log "cached $file"
+    return
+  fi
   log "downloading $file"
   tmp="$(mktemp -d "$OUTDIR/.partial.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
-  (cd "$tmp" && apt-get "${APT[@]}" download -qq "$pkg=$version" </dev/null >&2) \
-    || die "apt-get download $pkg=$version failed"
+  (cd "$tmp" && apt-get "${APT[@]}" download -qq "$1=$version" </dev/null >&2) \
+    || { rm -rf "$tmp"; die "apt-get download $1=$version failed"; }
   got="$(find "$tmp" -maxdepth 1 -name '*.deb' | head -n1)"
   if [[ -z "$got" ]] || [[ "$(sha256sum <"$got" | cut -d' ' -f1)" != "$sum" ]]; then
-    die "$pkg=$version: downloaded file missing or its SHA256 differs from the archive's"
+    rm -rf "$tmp"
+    die "$1=$version: downloaded file missing or its SHA256 differs from the archive's"
   fi
   chmod 644 "$got"
   mv -f "$got" "$OUTDIR/$file"
+  rm -rf "$tmp"
+}
+
+download "$pkg"
+uname_r="${pkg#linux-headers-}"
+line="$uname_r"$'\t'"$file"
+if [[ -n "$BUILD" ]]; then
+  pkg_version="$version" files="$file"
+  # Its linux-headers-*-common and linux-kbuild-* dependencies, at the
+  # versions named (Debian pins them with = or >=).
+  deps="$(apt-cache "${APT[@]}" show "$pkg=$pkg_version" 2>/dev/null | sed -n 's/^Depends: //p' | head -n1 | tr ',' '\n' \
+    | sed 's/|.*//; s/^ *//; s/ *$//' | sed -nE 's/^(linux-(headers|kbuild)-[^ ]+)( \(= ([^)]+)\))?.*$/\1 \4/p')"
+  [[ -n "$deps" ]] || die "$pkg=$pkg_version depends on no linux-headers-*/linux-kbuild-* package"
+  while read -r dep dep_version; do
+    download "$dep" "$dep_version"
+    files+=",$file"
+  done <<<"$deps"
+  base="$(grep -oE '^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+' <<<"$pkg_version")" || die "version $pkg_version of $pkg has no N.N.N-N"
+  flavour="$(sed -E 's/^[0-9]+\.[0-9]+(\.[0-9]+)?(-[0-9]+|\+deb[0-9]+)-//' <<<"$uname_r")"
+  line="$base-$flavour"$'\t'"$uname_r"$'\t'"$files"
 fi
 
 out="$(mktemp "$OUTDIR/.suite-$SUITE-$ARCH.XXXXXX")"
-printf '%s\t%s\n' "${pkg#linux-headers-}" "$file" >"$out"
+printf '%s\n' "$line" >"$out"
 chmod 644 "$out"
 mv -f "$out" "$TSV"
-log "wrote $TSV: ${pkg#linux-headers-} ($file)"
+log "wrote $TSV: $line"

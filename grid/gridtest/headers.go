@@ -43,7 +43,12 @@ func fetchHeaders(ctx context.Context, repo, dir string, arch config.Arch, count
 // readKernels parses dir's kernel list of arch (kernelList): release, uname
 // -r, comma-separated files.
 func readKernels(dir string, arch config.Arch) ([]LabKernel, error) {
-	path := filepath.Join(dir, kernelList(arch))
+	return readKernelList(dir, kernelList(arch), arch)
+}
+
+// readKernelList parses the kernel list dir/list of arch's kernels.
+func readKernelList(dir, list string, arch config.Arch) ([]LabKernel, error) {
+	path := filepath.Join(dir, list)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read kernel list: %w", err)

@@ -257,7 +257,7 @@ func releaseFamily(release string) string {
 func debianKernel(arch config.Arch, release string, urls []string) *config.Kernel {
 	sort.Strings(urls)
 	return &config.Kernel{KernelRelease: release, KernelVersion: "1", Target: "debian",
-		Architecture: arch, KernelURLs: urls, GCCVersion: "12"}
+		Architecture: arch, KernelURLs: urls}
 }
 
 // removeStale deletes config files of earlier runs that ks does not have.
@@ -323,4 +323,38 @@ func (l *Lab) Close() error {
 		}
 	})
 	return l.err
+}
+
+// WriteKernelsConfigDir writes a config dir into dir with the configs of ks
+// alone (kernels that are not the lab's, such as DebianSuiteKernel's, each
+// with its own three packages), their header packages served beside the
+// lab's, and a driverversions.yaml from dv (defaults as WriteConfigDir).
+// It sets each kernel's Config and returns ks. The lab's own kernels and
+// config dirs are left as they are.
+func (l *Lab) WriteKernelsConfigDir(dir string, dv config.DriverVersions, ks []LabKernel) ([]LabKernel, error) {
+	ks = append([]LabKernel(nil), ks...)
+	cs := make([]*config.Kernel, len(ks))
+	for i := range ks {
+		var urls []string
+		for _, f := range ks[i].Files {
+			p := servePath("/debian/", f)
+			l.srv.addFile(p, f)
+			urls = append(urls, l.URL+p)
+		}
+		cs[i] = debianKernel(ks[i].Arch, ks[i].Release, urls)
+		ks[i].Config = filepath.Join(dir, filepath.FromSlash(config.ConfigPath(cs[i])))
+	}
+	if dv.Source == "" {
+		dv.Source = l.SourceTemplate()
+	}
+	if dv.Window == 0 {
+		dv.Window = len(dv.Versions)
+	}
+	if _, err := config.WriteConfigs(dir, cs); err != nil {
+		return nil, fmt.Errorf("write kernel configs: %w", err)
+	}
+	if err := removeStale(dir, cs); err != nil {
+		return nil, err
+	}
+	return ks, writeDriverVersions(dir, dv)
 }

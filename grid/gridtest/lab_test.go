@@ -108,7 +108,7 @@ func TestLab(t *testing.T) {
 			t.Errorf("kernel %s: no valid config at %s", lk.Release, lk.Config)
 			continue
 		}
-		if k.KernelRelease != lk.Release || k.Target != "debian" || k.KernelVersion != "1" || k.GCCVersion != "12" || len(k.KernelURLs) != 6 {
+		if k.KernelRelease != lk.Release || k.Target != "debian" || k.KernelVersion != "1" || k.GCCVersion != "" || len(k.KernelURLs) != 6 {
 			// every flavour's headers, common and common-rt, and kbuild, as kernel-crawler lists them
 			t.Errorf("config %s = %+v", lk.Config, k)
 		}
@@ -805,7 +805,7 @@ func TestAddKernelsArm64(t *testing.T) {
 			continue
 		}
 		if k.Architecture != config.ARM64 || k.KernelRelease != lk.Release || k.Target != "debian" || k.KernelVersion != "1" ||
-			k.GCCVersion != "12" || len(k.KernelURLs) != 3 || len(lk.Files) != 3 {
+			k.GCCVersion != "" || len(k.KernelURLs) != 3 || len(lk.Files) != 3 {
 			t.Errorf("config %s = %+v", lk.Config, k)
 		}
 		// The files: flavour headers and kbuild for arm64, common headers for all.

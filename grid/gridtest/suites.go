@@ -85,3 +85,47 @@ func DebianHeaders(ctx context.Context, dir string, arch config.Arch, count int)
 	}
 	return fetchHeaders(ctx, repo, dir, arch, count)
 }
+
+// DebianSuiteKernel returns the kernel of suite and arch that dir (a header
+// cache such as <CacheDir>/debian-headers) holds with the three packages a
+// build needs (flavour, common, kbuild), as listed in
+// dir/suite-<suite>-<arch>-build.tsv; when the list or one of its files is
+// missing, it first runs fetch-debian-suite-headers.sh --build, which picks
+// the suite's newest plain-flavour kernel. Its Config is empty: the kernel
+// is not one of a lab's until Lab.WriteKernelsConfigDir serves it.
+func DebianSuiteKernel(ctx context.Context, dir, suite string, arch config.Arch) (LabKernel, error) {
+	list := "suite-" + suite + "-" + string(arch) + "-build.tsv"
+	if k, err := readSuiteKernel(dir, list, arch); err == nil {
+		return k, nil
+	}
+	repo, err := RepoRoot()
+	if err != nil {
+		return LabKernel{}, err
+	}
+	var tail bytes.Buffer
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, suiteScript), "--build", suite, dir, string(arch))
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = io.MultiWriter(os.Stderr, &tail)
+	if err := cmd.Run(); err != nil {
+		return LabKernel{}, fmt.Errorf("fetch the Debian %s %s kernel's build headers with %s (needs apt-get on a Debian host and the Debian archive): %w\n%s",
+			suite, arch, suiteScript, err, lastLines(tail.String(), 20))
+	}
+	return readSuiteKernel(dir, list, arch)
+}
+
+// readSuiteKernel reads a one-kernel list of fetch-debian-headers.sh's
+// format, its files made absolute.
+func readSuiteKernel(dir, list string, arch config.Arch) (LabKernel, error) {
+	ks, err := readKernelList(dir, list, arch)
+	if err != nil {
+		return LabKernel{}, err
+	}
+	if len(ks) != 1 {
+		return LabKernel{}, fmt.Errorf("%s: %d kernels, want 1", filepath.Join(dir, list), len(ks))
+	}
+	k := ks[0]
+	for i, name := range k.Files {
+		k.Files[i] = filepath.Join(dir, name)
+	}
+	return k, nil
+}
