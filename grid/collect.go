@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +17,7 @@ import (
 // installs those that pass into the output folder. Logs are streamed, never
 // held: each is read once while it is copied to its log file, keeping only
 // what the result needs (logScan).
-func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Result) []BuildResult {
+func (b *Builder) collect(ctx context.Context, k *config.Kernel, steps []step, work string, res Result) []BuildResult {
 	hdir := filepath.Join(work, headersStep)
 	headersLog := filepath.Join(hdir, logFile)
 	status, err := readInt(filepath.Join(hdir, statusFile))
@@ -39,7 +40,7 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 		build := newLogScan(0)
 		logTail := b.writeLogParts(&r, logPart{path: headersLog}, logPart{data: []byte{'\n'}}, logPart{path: filepath.Join(dir, logFile), scan: build})
 		log := r.Log
-		r = b.collectStep(k, s, dir, res, unameR, unameErr, build.Reason())
+		r = b.collectStep(ctx, k, s, dir, res, unameR, unameErr, build.Reason())
 		r.Log = log
 		if r.Status == Failed {
 			r.LogTail = logTail
@@ -50,9 +51,10 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 }
 
 // collectStep is the result of one build: failed unless its script
-// succeeded and its artifact passes the checks.
+// succeeded and its artifact passes the checks, and the boot check when
+// asked (bootCheck).
 // logReason is firstError of the build's own log.
-func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, unameR string, unameErr error, logReason string) BuildResult {
+func (b *Builder) collectStep(ctx context.Context, k *config.Kernel, s step, dir string, res Result, unameR string, unameErr error, logReason string) BuildResult {
 	status, err := readInt(filepath.Join(dir, statusFile))
 	ms, _ := readInt(filepath.Join(dir, msFile))
 	r := BuildResult{Entry: s.Entry, Duration: float64(ms) / 1000, SourceSHA256: s.sourceSHA256, UnameR: unameR}
@@ -72,6 +74,10 @@ func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, 
 	}
 	if err := checkArtifact(src, s.Entry, k, unameR); err != nil {
 		return fail("check " + s.File + ": " + err.Error())
+	}
+	if reason, infra := b.bootCheck(ctx, &r, k, src); reason != "" {
+		r.Infra = infra
+		return fail(reason)
 	}
 	sum, size, err := config.CopyFile(src, filepath.Join(b.opts.Out, filepath.FromSlash(s.Key)))
 	if err != nil {
