@@ -44,6 +44,7 @@ func printSummary(stdout, stderr io.Writer, r *grid.Report, out string) {
 			}
 		}
 	}
+	printBootSummary(stdout, r)
 	fmt.Fprintf(stdout, "total %d: built %d, failed %d, skipped %d in %s; drivers in %s/driver/, manifest %s/%s\n",
 		r.Total, r.Built, r.Failed, r.Skipped, r.Finished.Sub(r.Started).Round(1e9), out, out, grid.ManifestFile)
 }
