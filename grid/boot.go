@@ -188,11 +188,6 @@ func checkStatic(path string, arch config.Arch) error {
 	return nil
 }
 
-// hostArch is the machine's architecture as configs spell it.
-func hostArch() config.Arch {
-	a, err := config.ArchFromMachine(runtime.GOARCH)
-	if err != nil {
-		return config.Arch(runtime.GOARCH)
-	}
-	return a
-}
+// hostArch is the machine's architecture: Go's names (amd64, arm64) are
+// the configs'.
+func hostArch() config.Arch { return config.Arch(runtime.GOARCH) }

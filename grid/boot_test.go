@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,5 +174,14 @@ func TestBootCheckRealModules(t *testing.T) {
 	res, err := quick.Check(t.Context(), BootRequest{Kernel: byRelease[k61.Release], UnameR: k61.UnameR, DriverVersion: "10.2.0+driver", Module: module})
 	if err == nil || !strings.Contains(err.Error(), "did not reach init within 1s") || res.Status != BootNotBooted || time.Since(start) > 30*time.Second {
 		t.Errorf("a 1 s boot: got %+v, %v after %s; want not_booted, an error, qemu killed at once", res, err, time.Since(start))
+	}
+
+	// Ctrl-C during a boot kills qemu at once.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	start = time.Now()
+	res, err = booter.Check(ctx, BootRequest{Kernel: byRelease[k61.Release], UnameR: k61.UnameR, DriverVersion: "10.2.0+driver", Module: module})
+	if err == nil || !strings.Contains(err.Error(), "boot interrupted") || res.Status != BootNotBooted || time.Since(start) > 30*time.Second {
+		t.Errorf("a cancelled boot: got %+v, %v after %s; want not_booted, interrupted, qemu killed at once", res, err, time.Since(start))
 	}
 }

@@ -76,6 +76,10 @@ func (b *Builder) collectStep(ctx context.Context, k *config.Kernel, s step, dir
 		return fail("check " + s.File + ": " + err.Error())
 	}
 	if reason, infra := b.bootCheck(ctx, &r, k, src); reason != "" {
+		if ctx.Err() != nil { // Ctrl-C during the boot: qemu was killed
+			r.Status, r.Reason = Skipped, "not installed: run interrupted during the boot check"
+			return r
+		}
 		r.Infra = infra
 		return fail(reason)
 	}
