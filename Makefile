@@ -60,12 +60,14 @@ cosign: ## install cosign $(COSIGN_VERSION) into GOPATH/bin, idempotently (built
 	if [ "$$v" != "$(COSIGN_VERSION)" ]; then echo "installing cosign $(COSIGN_VERSION) (have: $${v:-none})"; $(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION); fi
 	@cosign version | awk '/^GitVersion:/ {print "cosign " $$2}'
 
-tools: cosign ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck, jq, cosign, chromium (the finder page tests)
+tools: cosign ## install the test tools, idempotently: versitygw (S3 server), actionlint, shellcheck, jq, cosign, chromium (the finder page tests), qemu and busybox (boot check)
 	@command -v versitygw >/dev/null || { echo "installing versitygw"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
 	@command -v actionlint >/dev/null || { echo "installing actionlint"; $(GO) install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7; }
 	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; }
 	@command -v jq >/dev/null || { echo "installing jq"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }; }
 	@command -v chromium >/dev/null || { echo "installing chromium"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; }
+	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-system-aarch64 >/dev/null && command -v busybox >/dev/null || { echo "installing qemu and busybox-static"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 qemu-system-arm busybox-static >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 qemu-system-arm busybox-static >/dev/null; }; }
+	@bash deploy/boot/fetch-busybox.sh arm64
 
 test: tools lint unit fuzz ## everything CI runs: lint (with actionlint), all tests, a short fuzz run
 

@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/blakesmith/ar v0.0.0-20190502131153-809d4375e1fb
 	github.com/blang/semver/v4 v4.0.0
+	github.com/cavaliergopher/cpio v1.0.1
 	github.com/containerd/errdefs v1.0.0
 	github.com/docker/docker v28.3.3+incompatible
 	github.com/falcosecurity/driverkit v0.22.1

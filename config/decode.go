@@ -18,7 +18,7 @@ const MaxFileSize = 1 << 20
 
 // kernelKeys are the keys a kernel config may have, in the order dbg writes them.
 var kernelKeys = []string{"kernelrelease", "kernelversion", "target", "architecture",
-	"kernelurls", "kernelconfigdata", "builderimage", "gccversion"}
+	"kernelurls", "kernelimageurls", "kernelconfigdata", "builderimage", "gccversion"}
 
 var requiredKeys = []string{"kernelrelease", "kernelversion", "target", "architecture", "kernelurls"}
 
@@ -144,8 +144,11 @@ func isKernelKey(name string) bool {
 
 // set stores one value; it returns a message when the value has the wrong shape.
 func (k *Kernel) set(name string, val *yaml.Node) string {
-	if name == "kernelurls" {
-		return k.setURLs(val)
+	switch name {
+	case "kernelurls":
+		return k.setURLs(val, name, &k.KernelURLs)
+	case "kernelimageurls":
+		return k.setURLs(val, name, &k.KernelImageURLs)
 	}
 	s, msg := scalar(val)
 	if msg != "" {
@@ -170,23 +173,27 @@ func (k *Kernel) set(name string, val *yaml.Node) string {
 	return ""
 }
 
-func (k *Kernel) setURLs(val *yaml.Node) string {
+// setURLs stores the list of URLs of the key name into dst.
+func (k *Kernel) setURLs(val *yaml.Node, name string, dst *[]string) string {
 	if val.Kind != yaml.SequenceNode {
 		return "must be a list of URLs"
 	}
-	k.KernelURLs = make([]string, 0, len(val.Content))
+	*dst = make([]string, 0, len(val.Content))
 	for i, item := range val.Content {
 		s, msg := scalar(item)
 		if msg != "" {
 			return fmt.Sprintf("item %d: %s", i+1, msg)
 		}
-		k.pos[urlField(i)] = position{item.Line, item.Column}
-		k.KernelURLs = append(k.KernelURLs, s)
+		k.pos[itemField(name, i)] = position{item.Line, item.Column}
+		*dst = append(*dst, s)
 	}
 	return ""
 }
 
-func urlField(i int) string { return fmt.Sprintf("kernelurls[%d]", i) }
+func urlField(i int) string { return itemField("kernelurls", i) }
+
+// itemField names item i of a list key: kernelurls[0].
+func itemField(name string, i int) string { return fmt.Sprintf("%s[%d]", name, i) }
 
 // scalar accepts a plain string or number; it rejects null, lists, maps and aliases.
 func scalar(n *yaml.Node) (string, string) {

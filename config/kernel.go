@@ -3,11 +3,15 @@ package config
 // Kernel is one kernel config: what driverkit needs to build a driver for one
 // kernel of one distro. Field names follow driverkit's config keys.
 type Kernel struct {
-	KernelRelease    string   `yaml:"kernelrelease"`
-	KernelVersion    string   `yaml:"kernelversion"`
-	Target           string   `yaml:"target"`
-	Architecture     Arch     `yaml:"architecture"`
-	KernelURLs       []string `yaml:"kernelurls"`
+	KernelRelease string   `yaml:"kernelrelease"`
+	KernelVersion string   `yaml:"kernelversion"`
+	Target        string   `yaml:"target"`
+	Architecture  Arch     `yaml:"architecture"`
+	KernelURLs    []string `yaml:"kernelurls"`
+	// KernelImageURLs are where the boot check (--boot-check) finds the
+	// kernel's image, for targets whose image URL dbg cannot derive from
+	// the headers' (all but debian); optional (imageurls.go).
+	KernelImageURLs  []string `yaml:"kernelimageurls,omitempty"`
 	KernelConfigData string   `yaml:"kernelconfigdata,omitempty"`
 	BuilderImage     string   `yaml:"builderimage,omitempty"`
 	GCCVersion       string   `yaml:"gccversion,omitempty"`

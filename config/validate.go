@@ -45,6 +45,7 @@ func (k *Kernel) validate(o LoadOptions, registries []string) Problems {
 		add("kernelversion", fmt.Sprintf("%q has characters outside [A-Za-z0-9._+~-] or is longer than 64", k.KernelVersion))
 	}
 	k.validateURLs(add, o)
+	k.validateImageURLs(add, o)
 	k.validateConfigData(add)
 	if k.BuilderImage != "" {
 		if msg := checkImage(k.BuilderImage, registries); msg != "" {

@@ -76,7 +76,7 @@ func TestValidationRules(t *testing.T) {
 		{"not a mapping", goodName, "- a\n- b\n", []string{goodName + ":1:1: top level must be a mapping of keys to values"}},
 		{"two documents", goodName, goodUbuntu + "---\nkernelrelease: 1\n", []string{goodName + ":8:1: file holds more than one YAML document"}},
 		{"unknown key", goodName, goodUbuntu + "colour: blue\n", []string{
-			goodName + ":8:1: colour: unknown key (known keys: kernelrelease, kernelversion, target, architecture, kernelurls, kernelconfigdata, builderimage, gccversion)"}},
+			goodName + ":8:1: colour: unknown key (known keys: kernelrelease, kernelversion, target, architecture, kernelurls, kernelimageurls, kernelconfigdata, builderimage, gccversion)"}},
 		{"driverversion is derived", goodName, goodUbuntu + "driverversion: 9.1.0+driver\n", []string{
 			goodName + ":8:1: driverversion: the driver version is not set per kernel: dbg crosses every kernel with the driver versions of driverversions.yaml; remove this key"}},
 		{"output is derived", goodName, goodUbuntu + "output:\n  module: a.ko\n", []string{
@@ -127,6 +127,16 @@ func TestValidationRules(t *testing.T) {
 			goodName + ":7:5: kernelurls[1]: \"" + u1 + "\" is listed twice"}},
 		{"urls not a list", goodName, edit("kernelurls:\n  - "+u1+"\n  - https://example.org/pool/linux-aws-headers-5.15.0-1019_5.15.0-1019.21_all.deb", "kernelurls: "+u1), []string{
 			goodName + ":5:13: kernelurls: must be a list of URLs"}},
+		{"image url with shell syntax", goodName, goodUbuntu + "kernelimageurls:\n  - \"https://example.org/$(reboot)\"\n", []string{
+			goodName + ":9:5: kernelimageurls[0]: \"https://example.org/$(reboot)\" must be an absolute http(s) URL of at most 2048 characters from [A-Za-z0-9._~:/%+-] (no spaces, quotes, query or credentials)"}},
+		{"image url to a private address", goodName, goodUbuntu + "kernelimageurls:\n  - http://127.0.0.1/vmlinuz\n", []string{
+			goodName + ":9:5: kernelimageurls[0]: \"http://127.0.0.1/vmlinuz\": host 127.0.0.1 is a loopback address (127.0.0.0/8): downloads run on the CI runner, so only public addresses are allowed (--allow-private-urls for a lab)"}},
+		{"image url twice", goodName, goodUbuntu + "kernelimageurls:\n  - https://example.org/a.deb\n  - https://example.org/a.deb\n", []string{
+			goodName + ":10:5: kernelimageurls[1]: \"https://example.org/a.deb\" is listed twice"}},
+		{"too many image urls", goodName, goodUbuntu + "kernelimageurls: [https://example.org/1, https://example.org/2, https://example.org/3, https://example.org/4, https://example.org/5]\n", []string{
+			goodName + ":8:18: kernelimageurls: lists 5 kernel image URLs, more than the 4 allowed"}},
+		{"image urls not a list", goodName, goodUbuntu + "kernelimageurls: https://example.org/a.deb\n", []string{
+			goodName + ":8:18: kernelimageurls: must be a list of URLs"}},
 		{"bad base64", goodName, goodUbuntu + "kernelconfigdata: \"not base64!\"\n", []string{
 			goodName + ":8:19: kernelconfigdata: is not valid base64: illegal base64 data at input byte 3"}},
 		{"vanilla needs kernelconfigdata", "x86_64/vanilla_5.15.0-1019-aws_21~20.04.1.yaml", edit("target: ubuntu-aws", "target: vanilla"), []string{

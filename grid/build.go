@@ -42,6 +42,9 @@ type BuildOptions struct {
 	Limits   Limits    // per container
 	User     string    // the user builds run as (a name the image knows); "": the image's (root)
 	Progress io.Writer // progress lines; nil: none
+	// Boot, when set, boot-checks every module before it is installed
+	// (--boot-check, boot_build.go).
+	Boot *Booter
 }
 
 // The builder image and gcc used when neither the config, nor the options,

@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +17,7 @@ import (
 // installs those that pass into the output folder. Logs are streamed, never
 // held: each is read once while it is copied to its log file, keeping only
 // what the result needs (logScan).
-func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Result, image *ImageRef) []BuildResult {
+func (b *Builder) collect(ctx context.Context, k *config.Kernel, steps []step, work string, res Result, image *ImageRef) []BuildResult {
 	hdir := filepath.Join(work, headersStep)
 	headersLog := filepath.Join(hdir, logFile)
 	status, err := readInt(filepath.Join(hdir, statusFile))
@@ -40,7 +41,7 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 		build := newLogScan(0)
 		logTail := b.writeLogParts(&r, logPart{path: headersLog}, logPart{data: []byte{'\n'}}, logPart{path: filepath.Join(dir, logFile), scan: build})
 		log := r.Log
-		r = b.collectStep(k, s, dir, res, image, unameR, unameErr, build.Reason())
+		r = b.collectStep(ctx, k, s, dir, res, image, unameR, unameErr, build.Reason())
 		r.Log = log
 		r.Compiler = compiler
 		if r.Status == Failed {
@@ -52,9 +53,10 @@ func (b *Builder) collect(k *config.Kernel, steps []step, work string, res Resul
 }
 
 // collectStep is the result of one build: failed unless its script
-// succeeded and its artifact passes the checks.
+// succeeded and its artifact passes the checks, and the boot check when
+// asked (bootCheck).
 // logReason is firstError of the build's own log.
-func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, image *ImageRef, unameR string, unameErr error, logReason string) BuildResult {
+func (b *Builder) collectStep(ctx context.Context, k *config.Kernel, s step, dir string, res Result, image *ImageRef, unameR string, unameErr error, logReason string) BuildResult {
 	status, err := readInt(filepath.Join(dir, statusFile))
 	ms, _ := readInt(filepath.Join(dir, msFile))
 	r := BuildResult{Entry: s.Entry, Duration: float64(ms) / 1000, SourceSHA256: s.sourceSHA256, UnameR: unameR}
@@ -75,6 +77,14 @@ func (b *Builder) collectStep(k *config.Kernel, s step, dir string, res Result, 
 	}
 	if err := checkArtifact(src, s.Entry, k, unameR); err != nil {
 		return fail("check " + s.File + ": " + err.Error())
+	}
+	if reason, infra := b.bootCheck(ctx, &r, k, src); reason != "" {
+		if ctx.Err() != nil { // Ctrl-C during the boot: qemu was killed
+			r.Status, r.Reason = Skipped, "not installed: run interrupted during the boot check"
+			return r
+		}
+		r.Infra = infra
+		return fail(reason)
 	}
 	sum, size, err := config.CopyFile(src, filepath.Join(b.opts.Out, filepath.FromSlash(s.Key)))
 	if err != nil {

@@ -170,7 +170,7 @@ func TestCollectLargeLogInBoundedMemory(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	rs := b.collect(k, []step{{Entry: e}}, work, Result{}, nil)
+	rs := b.collect(t.Context(), k, []step{{Entry: e}}, work, Result{}, nil)
 	runtime.ReadMemStats(&after)
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("collect of a %d MiB log allocated %.2f MiB", size>>20, float64(alloc)/(1<<20))
@@ -222,7 +222,7 @@ func TestCollectHeadersFailure(t *testing.T) {
 	_ = os.WriteFile(filepath.Join(work, "headers", "build.log"), []byte("+ tar x\ntar: error: bad archive\n"), 0o644)
 	e := Entry{DriverVersion: "10.2.0+driver", Arch: "x86_64", Kind: config.Module, File: "falco_x.ko"}
 	b := &Builder{opts: BuildOptions{Out: out}}
-	rs := b.collect(debianKernel("6.1.170-3-amd64"), []step{{Entry: e}}, work, Result{Log: []byte("container said bye\n")}, nil)
+	rs := b.collect(t.Context(), debianKernel("6.1.170-3-amd64"), []step{{Entry: e}}, work, Result{Log: []byte("container said bye\n")}, nil)
 	if len(rs) != 1 || rs[0].Reason != "preparing kernel headers: exit status 1: tar: error: bad archive" {
 		t.Fatalf("results %+v", rs)
 	}

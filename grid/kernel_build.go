@@ -83,7 +83,7 @@ func (b *Builder) runKernel(ctx context.Context, kb kernelBuild) []BuildResult {
 	if res.OutputErr != nil {
 		return append(failed, stepResults(ready, Failed, "build container output rejected: "+res.OutputErr.Error(), false, res.Duration)...)
 	}
-	built := b.collect(kb.kernel, ready, work, res, image)
+	built := b.collect(ctx, kb.kernel, ready, work, res, image)
 	for i := range built {
 		built[i].Container = res.Duration.Seconds()
 	}

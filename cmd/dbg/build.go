@@ -27,6 +27,8 @@ type buildFlags struct {
 	memoryMiB, pids           int64
 	cpus                      float64
 	user                      string
+	bootCheck                 bool
+	bootDir                   string
 }
 
 func (f *buildFlags) bind(cmd *cobra.Command) {
@@ -42,6 +44,16 @@ func (f *buildFlags) bind(cmd *cobra.Command) {
 	fl.Int64Var(&f.pids, "pids", 4096, "process limit of a build container")
 	fl.Float64Var(&f.cpus, "cpus", 2, "CPU limit of a build container")
 	fl.StringVar(&f.user, "build-user", grid.DefaultUser, "user the build scripts run as, a name the builder image knows (\"\": the image's own, root)")
+	fl.BoolVar(&f.bootCheck, "boot-check", false, "boot each module's own kernel under qemu and load the module before installing it; a module that does not load fails its build")
+	fl.StringVar(&f.bootDir, "boot-dir", defaultBootDir(), "boot check cache: kernels extracted from their packages, and busybox-<arch> (deploy/boot/fetch-busybox.sh)")
+}
+
+func defaultBootDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(".cache", "dbg", "boot")
+	}
+	return filepath.Join(dir, "dbg", "boot")
 }
 
 func defaultCacheDir() string {
@@ -145,12 +157,18 @@ type builder struct {
 	cacheDir string
 	// allowPrivateURLs lifts the fetcher's address policy (--allow-private-urls).
 	allowPrivateURLs bool
+	// bootDir is the boot check's cache; "": no boot check (--boot-check).
+	bootDir string
 }
 
 var _ publisher.Builder = builder{}
 
 func (f *buildFlags) builder(dv *config.DriverVersions, progress io.Writer) builder {
-	return builder{dv: dv, opts: f.options(progress), cacheDir: f.cacheDir}
+	b := builder{dv: dv, opts: f.options(progress), cacheDir: f.cacheDir}
+	if f.bootCheck {
+		b.bootDir = f.bootDir
+	}
+	return b
 }
 
 // Build wires the fetch cache, the Docker backend and grid's builder, and builds.
@@ -169,7 +187,11 @@ func (b builder) Build(ctx context.Context, plan []grid.Entry) (*grid.Report, er
 	} else if n > 0 {
 		slog.Info("removed containers left by an earlier run", "count", n)
 	}
-	report, err := grid.NewBuilder(docker, fetcher, b.dv, b.opts).Build(ctx, plan)
+	opts := b.opts
+	if b.bootDir != "" {
+		opts.Boot = grid.NewBooter(fetcher, grid.BootOptions{Dir: b.bootDir})
+	}
+	report, err := grid.NewBuilder(docker, fetcher, b.dv, opts).Build(ctx, plan)
 	if err != nil && !errors.Is(err, config.ErrInfra) {
 		err = fmt.Errorf("%w: %w", config.ErrInfra, err)
 	}

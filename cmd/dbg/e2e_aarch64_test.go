@@ -14,7 +14,8 @@ import (
 // on this x86_64 machine, in the arm64 builder image under qemu-user
 // emulation: 10.2.0+driver's module, 9.1.0+driver's module and probe. Every
 // module is an AArch64 object whose vermagic starts with the kernel's
-// uname -r; the probe passes the probe checks.
+// uname -r and loads in that kernel, booted under qemu-system-aarch64
+// (--boot-check); the probe passes the probe checks.
 func TestEndToEndArm64(t *testing.T) {
 	lab, image, _ := startLab(t, "10.2.0+driver", "9.1.0+driver")
 	arm := shared.arm64(t)[:1] // one kernel: builds under emulation take minutes
@@ -24,8 +25,9 @@ func TestEndToEndArm64(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", arm[0].Release, "--out", out, "--cache-dir", t.TempDir(),
-		"--builder-image", image, "--jobs", "1", "--timeout", "30m")
+	args := []string{"--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", arm[0].Release, "--out", out, "--cache-dir", t.TempDir(),
+		"--builder-image", image, "--jobs", "1", "--timeout", "30m"}
+	stdout, stderr, code := dbg(t, append(args, bootCheckFlags(t, config.ARM64, arm...)...)...)
 	t.Logf("stdout:\n%s", stdout)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
@@ -37,6 +39,7 @@ func TestEndToEndArm64(t *testing.T) {
 	for _, b := range m.Builds {
 		k := kernelOf(t, arm, b.KernelRelease)
 		checkArtifact(t, filepath.Join(out, filepath.FromSlash(b.Key)), b, k.UnameR, config.ARM64)
+		checkBooted(t, b, k.UnameR)
 		t.Logf("%s %s: %.0f s under emulation", b.DriverVersion, b.File, b.Duration)
 	}
 	cmd := exec.Command("sha256sum", "-c", config.SumsFile)

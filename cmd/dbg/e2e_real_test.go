@@ -19,14 +19,16 @@ import (
 // 10.2.0+driver's module, 9.1.0+driver's module and probe. Every artifact
 // must describe itself as what was asked for. A tampered source then fails
 // only its own version's builds, and a rebuild in fresh containers gives
-// the same bytes.
+// the same bytes. The first build boot-checks: every module loads in its
+// own kernel (--boot-check).
 func TestEndToEndRealDriver(t *testing.T) {
 	lab, image, dir := startLab(t, "10.2.0+driver", "9.1.0+driver")
 	v10, v9 := realVersion(t, "10.2.0+driver"), realVersion(t, "9.1.0+driver")
 	kernels := pickKernels(t, lab.KernelsOf(config.AMD64))
 	out, cache := t.TempDir(), t.TempDir()
-	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", releases(kernels), "--out", out,
-		"--cache-dir", cache, "--builder-image", image, "--jobs", "2", "--timeout", "10m")
+	args := []string{"--config-dir", dir, "build", "--allow-private-urls", "--kernelrelease", releases(kernels), "--out", out,
+		"--cache-dir", cache, "--builder-image", image, "--jobs", "2", "--timeout", "10m"}
+	stdout, stderr, code := dbg(t, append(args, bootCheckFlags(t, config.AMD64, kernels...)...)...)
 	t.Logf("stdout:\n%s", stdout)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
@@ -40,6 +42,7 @@ func TestEndToEndRealDriver(t *testing.T) {
 	for _, b := range m.Builds {
 		k := kernelOf(t, kernels, b.KernelRelease)
 		checkArtifact(t, filepath.Join(out, filepath.FromSlash(b.Key)), b, k.UnameR, config.AMD64)
+		checkBooted(t, b, k.UnameR)
 		if b.SourceSHA256 != pins[b.DriverVersion] {
 			t.Errorf("%s: built from source %s, pinned %s", b.Key, b.SourceSHA256, pins[b.DriverVersion])
 		}

@@ -45,6 +45,7 @@ func printSummary(stdout, stderr io.Writer, r *grid.Report, out string) {
 			}
 		}
 	}
+	printBootSummary(stdout, r)
 	notBuildable := ""
 	if r.NotBuildable > 0 {
 		notBuildable = fmt.Sprintf(", not buildable %d", r.NotBuildable)
