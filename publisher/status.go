@@ -96,6 +96,12 @@ func StatusOf(r grid.BuildResult, run string, at time.Time) (KernelStatus, bool)
 		File: r.File, Target: r.Target, KernelRelease: r.KernelRelease, KernelVersion: r.KernelVersion,
 		Kind: string(r.Kind), UnameR: r.UnameR, Status: string(r.Status), Run: run, Time: at.UTC(),
 	}
+	if r.Boot != nil {
+		s.Boot = r.Boot.Status
+		if r.Boot.Reason != "" {
+			s.Boot += ": " + neutralReason(r.Boot.Reason)
+		}
+	}
 	switch r.Status {
 	case grid.Built:
 	case grid.Failed:

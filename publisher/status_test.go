@@ -294,3 +294,18 @@ func TestWriteStatusRefusesForeignNames(t *testing.T) {
 		t.Errorf("files written: %v", found)
 	}
 }
+
+// The boot check's verdict reaches the status: a module refused by its
+// kernel says so, with the kernel's message on one neutral line.
+func TestStatusOfRecordsTheBootCheck(t *testing.T) {
+	r := grid.BuildResult{Entry: statusEntry("falco_debian_6.1.0-1-amd64_1.ko"), Status: grid.Failed,
+		Reason: "boot check: insmod refused", Boot: &grid.BootResult{Status: "failed", Reason: "falco: disagrees about version\nof symbol module_layout"}}
+	s, ok := StatusOf(r, "run", time.Now())
+	if !ok || s.Boot != "failed: falco: disagrees about version of symbol module_layout" {
+		t.Errorf("boot %q (recorded %v)", s.Boot, ok)
+	}
+	r = grid.BuildResult{Entry: statusEntry("falco_debian_6.1.0-1-amd64_1.ko"), Status: grid.Built, Boot: &grid.BootResult{Status: "loaded", Seconds: 3}}
+	if s, _ := StatusOf(r, "run", time.Now()); s.Boot != "loaded" {
+		t.Errorf("boot %q, want loaded", s.Boot)
+	}
+}
