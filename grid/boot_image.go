@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/falcosecurity/dbg/config"
@@ -23,7 +24,10 @@ var errNoImage = errors.New("no kernel image")
 // when it lists some, else, on Debian, the unsigned image package in the
 // archive folder of the headers' flavour package
 // (linux-headers-<uname -r>_<version>_<arch>.deb gives
-// linux-image-<uname -r>-unsigned_<version>_<arch>.deb).
+// linux-image-<uname -r>-unsigned_<version>_<arch>.deb), then the package
+// that holds the image since Debian split it (sid's 7.x kernels: the
+// linux-image package is a meta package, the unsigned image is
+// linux-binary-unsigned-<uname -r>_<version>_<arch>.deb, same folder).
 func imageURLs(k *config.Kernel, unameR string) ([]string, error) {
 	if len(k.KernelImageURLs) > 0 {
 		return k.KernelImageURLs, nil
@@ -32,29 +36,32 @@ func imageURLs(k *config.Kernel, unameR string) ([]string, error) {
 		return nil, fmt.Errorf("%w: target %s has no image URL dbg can derive; list it in kernelimageurls", errNoImage, k.Target)
 	}
 	for _, u := range k.KernelURLs {
-		if img, ok := debianImageURL(u, unameR); ok {
-			return []string{img}, nil
+		if imgs, ok := debianImageURLs(u, unameR); ok {
+			return imgs, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: no header package linux-headers-%s_*.deb among kernelurls to derive the image package from", errNoImage, unameR)
 }
 
-// debianImageURL derives the image package's URL from the URL of the
+// debianImageURLs derives the image packages' URLs from the URL of the
 // headers' flavour package, if u is that package (config checked u: no
 // query or fragment). The name keeps the headers' escaping: the image's
 // name is made of the same <uname -r> and <version>_<arch>.deb.
-func debianImageURL(u, unameR string) (string, bool) {
+func debianImageURLs(u, unameR string) ([]string, bool) {
 	i := strings.LastIndex(u, "/")
 	dir, base := u[:i+1], u[i+1:]
 	rest, ok := strings.CutPrefix(base, "linux-headers-")
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	rawUname, rawTail, ok := strings.Cut(rest, "_")
 	if name, err := url.PathUnescape(rawUname); !ok || err != nil || name != unameR || !strings.HasSuffix(rawTail, ".deb") {
-		return "", false
+		return nil, false
 	}
-	return dir + "linux-image-" + rawUname + "-unsigned_" + rawTail, true
+	return []string{
+		dir + "linux-image-" + rawUname + "-unsigned_" + rawTail,
+		dir + "linux-binary-unsigned-" + rawUname + "_" + rawTail,
+	}, true
 }
 
 // kernelImage fetches the kernel's image (imageURLs, the first that holds
@@ -92,9 +99,12 @@ func (b *Booter) kernelImage(ctx context.Context, k *config.Kernel, unameR strin
 	return "", strings.Join(urls, " "), fmt.Errorf("%w: %s", errNoImage, strings.Join(why, "; "))
 }
 
-// extractVmlinuz writes the package's boot/vmlinuz-<uname -r> into the boot
-// cache (named after the package's digest, written atomically) unless it
-// is there, and returns its path.
+// extractVmlinuz writes the package's kernel image into the boot cache
+// (named after the package's digest, written atomically) unless it is
+// there, and returns its path. The image is boot/vmlinuz-<uname -r>, or,
+// in the packages of Debian's split layout (sid's 7.x
+// linux-binary[-unsigned]-<uname -r>), usr/lib/modules/<uname -r>/vmlinuz
+// or vmlinuz.unsigned.
 func (b *Booter) extractVmlinuz(blob Blob, unameR string) (string, error) {
 	dst := filepath.Join(b.opts.Dir, "vmlinuz", blob.SHA256)
 	if info, err := os.Stat(dst); err == nil && info.Size() > 0 {
@@ -105,9 +115,10 @@ func (b *Booter) extractVmlinuz(blob Blob, unameR string) (string, error) {
 		return "", fmt.Errorf("read kernel image package: %w", err)
 	}
 	defer f.Close()
-	want := "boot/vmlinuz-" + unameR
+	images := []string{"boot/vmlinuz-" + unameR, "usr/lib/modules/" + unameR + "/vmlinuz", "usr/lib/modules/" + unameR + "/vmlinuz.unsigned"}
+	want := strings.Join(images, " or ")
 	found := false
-	err = debFile(f, func(name string) bool { return name == want }, func(_ string, r io.Reader) error {
+	err = debFile(f, func(name string) bool { return !found && slices.Contains(images, name) }, func(_ string, r io.Reader) error {
 		found = true
 		return config.ReplaceFile(dst, func(w io.Writer) error {
 			_, err := io.Copy(w, io.LimitReader(r, maxImageBytes))

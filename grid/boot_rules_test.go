@@ -25,11 +25,11 @@ func TestBootImageURLs(t *testing.T) {
 		wantErr string
 	}{
 		{"debian: the flavour of uname -r", debian, "6.12.117+deb12-amd64",
-			[]string{pool + "linux-image-6.12.117+deb12-amd64-unsigned_6.12.117-1~deb12u1_amd64.deb"}, ""},
+			[]string{pool + "linux-image-6.12.117+deb12-amd64-unsigned_6.12.117-1~deb12u1_amd64.deb", pool + "linux-binary-unsigned-6.12.117+deb12-amd64_6.12.117-1~deb12u1_amd64.deb"}, ""},
 		{"debian: cloud", debian, "6.12.117+deb12-cloud-amd64",
-			[]string{pool + "linux-image-6.12.117+deb12-cloud-amd64-unsigned_6.12.117-1~deb12u1_amd64.deb"}, ""},
+			[]string{pool + "linux-image-6.12.117+deb12-cloud-amd64-unsigned_6.12.117-1~deb12u1_amd64.deb", pool + "linux-binary-unsigned-6.12.117+deb12-cloud-amd64_6.12.117-1~deb12u1_amd64.deb"}, ""},
 		{"debian: escaped like the headers", escaped, "6.12.117+deb12-amd64",
-			[]string{pool + "linux-image-6.12.117%2Bdeb12-amd64-unsigned_6.12.117-1~deb12u1_amd64.deb"}, ""},
+			[]string{pool + "linux-image-6.12.117%2Bdeb12-amd64-unsigned_6.12.117-1~deb12u1_amd64.deb", pool + "linux-binary-unsigned-6.12.117%2Bdeb12-amd64_6.12.117-1~deb12u1_amd64.deb"}, ""},
 		{"debian: no headers of that kernel", debian, "6.12.117+deb12-rt-amd64", nil,
 			"no kernel image: no header package linux-headers-6.12.117+deb12-rt-amd64_*.deb among kernelurls to derive the image package from"},
 		{"kernelimageurls first", &config.Kernel{Target: "debian", KernelURLs: debian.KernelURLs, KernelImageURLs: []string{"https://x.example/vmlinuz"}},

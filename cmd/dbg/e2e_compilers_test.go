@@ -80,9 +80,27 @@ func TestEndToEndKernelCompilers(t *testing.T) {
 			t.Fatalf("%s: want a config without gccversion and builderimage (%v):\n%s", k.Config, err, data)
 		}
 	}
+	// each module is boot-checked in its own kernel: the images sit in
+	// the archive folder of the headers, served beside them
+	// (sid's image is in linux-binary-unsigned-<uname -r>: linux-image is
+	// a meta package there)
+	for i, r := range compilerReleases {
+		var err error
+		switch r {
+		case "bookworm":
+			_, err = lab.ServeKernelImages(t.Context(), shared.headers, ks[i])
+		case "sid":
+			_, err = lab.ServeSplitSuiteKernelImages(t.Context(), r, shared.headers, ks[i])
+		default:
+			_, err = lab.ServeSuiteKernelImages(t.Context(), r, shared.headers, ks[i])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	out := t.TempDir()
 	stdout, stderr, code := dbg(t, "--config-dir", dir, "build", "--allow-private-urls", "--out", out,
-		"--cache-dir", t.TempDir(), "--jobs", "2", "--timeout", "10m")
+		"--cache-dir", t.TempDir(), "--jobs", "2", "--timeout", "10m", "--boot-check")
 	t.Logf("stdout:\n%s", stdout)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
@@ -101,6 +119,11 @@ func TestEndToEndKernelCompilers(t *testing.T) {
 		used, err := grid.ParseCCVersionText(b.Compiler)
 		if err != nil || used.Name != "gcc" || used.Major != own.Major {
 			t.Errorf("%s: the manifest records compiler %q (%v); want a gcc %d, as the kernel's %q", k.UnameR, b.Compiler, err, own.Major, own.Text)
+		}
+		if b.Boot == nil || b.Boot.Status != "loaded" {
+			t.Errorf("%s: boot check %+v, want the module loaded in its own kernel", k.UnameR, b.Boot)
+		} else {
+			t.Logf("%s: loaded in its own kernel in %.1f s", k.UnameR, b.Boot.Seconds)
 		}
 		t.Logf("%s (%s): built in %.1f s with %s", k.UnameR, own.Text, b.Duration, b.Compiler)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,24 @@ const imageScript = "grid/gridtest/fetch-debian-kernel-images.sh"
 // not served has none: its boot check says not_booted. It returns the
 // images' URLs, in ks' order.
 func (l *Lab) ServeKernelImages(ctx context.Context, headersDir string, ks ...LabKernel) ([]string, error) {
+	return l.serveImages(ctx, headersDir, nil, ks)
+}
+
+// ServeSuiteKernelImages is ServeKernelImages for kernels of another Debian
+// release (DebianSuiteKernel's, suite bullseye, trixie or sid), whose
+// packages are in dir.
+func (l *Lab) ServeSuiteKernelImages(ctx context.Context, suite, dir string, ks ...LabKernel) ([]string, error) {
+	return l.serveImages(ctx, dir, []string{"--suite", suite}, ks)
+}
+
+// ServeSplitSuiteKernelImages is ServeSuiteKernelImages for kernels whose
+// image is in linux-binary-unsigned-<uname -r> (sid's 7.x: linux-image is a
+// meta package there), served beside the headers too.
+func (l *Lab) ServeSplitSuiteKernelImages(ctx context.Context, suite, dir string, ks ...LabKernel) ([]string, error) {
+	return l.serveImages(ctx, dir, []string{"--suite", suite, "--binary"}, ks)
+}
+
+func (l *Lab) serveImages(ctx context.Context, headersDir string, opts []string, ks []LabKernel) ([]string, error) {
 	repo, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -33,12 +52,17 @@ func (l *Lab) ServeKernelImages(ctx context.Context, headersDir string, ks ...La
 			return nil, err
 		}
 		var tail bytes.Buffer
-		cmd := exec.CommandContext(ctx, "bash", filepath.Join(repo, imageScript), headersDir, string(k.Arch), k.UnameR+"="+version)
+		args := append(append([]string{filepath.Join(repo, imageScript)}, opts...), headersDir, string(k.Arch), k.UnameR+"="+version)
+		cmd := exec.CommandContext(ctx, "bash", args...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, io.MultiWriter(os.Stderr, &tail)
 		if err := cmd.Run(); err != nil {
 			return nil, fmt.Errorf("fetch the kernel image of %s with %s: %w\n%s", k.UnameR, imageScript, err, lastLines(tail.String(), 20))
 		}
-		file := filepath.Join(headersDir, fmt.Sprintf("linux-image-%s-unsigned_%s_%s.deb", k.UnameR, version, k.Arch))
+		name := fmt.Sprintf("linux-image-%s-unsigned_%s_%s.deb", k.UnameR, version, k.Arch)
+		if slices.Contains(opts, "--binary") {
+			name = fmt.Sprintf("linux-binary-unsigned-%s_%s_%s.deb", k.UnameR, version, k.Arch)
+		}
+		file := filepath.Join(headersDir, name)
 		p := servePath("/debian/", file)
 		l.srv.addFile(p, file)
 		urls[i] = l.URL + p
