@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/falcosecurity/dbg/config"
 )
@@ -62,18 +59,9 @@ func (d *Dir) WritePrefixFile(_ context.Context, p Prefix, where, name string, d
 
 // ReadPrefixFiles gets [PREFIX/]driver/<dv>/<arch>/<name>.
 func (s *S3) ReadPrefixFiles(ctx context.Context, p Prefix, name string) ([]PrefixFile, error) {
-	key := s.key(p.Key(name))
-	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
-	if isNoSuchKey(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
+	data, err := s.getSmall(ctx, s.key(p.Key(name)), maxPrefixFileBytes)
+	if data == nil || err != nil {
+		return nil, err
 	}
 	return []PrefixFile{{Data: data}}, nil
 }
@@ -89,3 +77,7 @@ func (s *S3) WritePrefixFile(ctx context.Context, p Prefix, where, name string, 
 	}
 	return s.putBytes(ctx, s.key(p.Key(name)), data, contentType)
 }
+
+// maxPrefixFileBytes bounds what is read of a prefix's own file (status,
+// signature bundle) from S3.
+const maxPrefixFileBytes = 64 << 20

@@ -230,3 +230,21 @@ func compact(objs []Object, found []bool) []Object {
 	}
 	return out
 }
+
+// getSmall reads an object of at most limit bytes (a prefix's own files:
+// status, provenance, signature bundles); a missing key is nil, no error.
+func (s *S3) getSmall(ctx context.Context, key string, limit int64) ([]byte, error) {
+	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if isNoSuchKey(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return data, nil
+}

@@ -3,7 +3,6 @@ package publisher
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -14,20 +13,7 @@ var _ ProvenanceStore = (*S3)(nil)
 
 // ReadProvenance gets p's provenance bundle (nil when there is none).
 func (s *S3) ReadProvenance(ctx context.Context, p Prefix) ([]byte, error) {
-	key := s.key(p.Key(grid.ProvenanceFile))
-	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
-	if isNoSuchKey(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxProvenanceBytes))
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	return data, nil
+	return s.getSmall(ctx, s.key(p.Key(grid.ProvenanceFile)), maxProvenanceBytes)
 }
 
 // WriteProvenance puts p's provenance bundle, its sha256 checked by S3

@@ -3,7 +3,6 @@ package publisher
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -26,20 +25,7 @@ func (s *S3) GetStatus(ctx context.Context, p Prefix, name string) ([]byte, erro
 	if err := checkStatusName(name); err != nil {
 		return nil, err
 	}
-	key := s.key(p.Key(name))
-	resp, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
-	if isNoSuchKey(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	return data, nil
+	return s.getSmall(ctx, s.key(p.Key(name)), maxPrefixFileBytes)
 }
 
 // StatusFiles lists the prefix's status files: one listing of the keys
