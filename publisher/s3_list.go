@@ -42,20 +42,29 @@ func (s *S3) Prefixes(ctx context.Context) ([]Prefix, error) {
 // folders lists the names of the "subfolders" of a target-relative folder.
 func (s *S3) folders(ctx context.Context, rel string) ([]string, error) {
 	prefix := s.key(rel)
-	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
-		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"),
-	})
 	var out []string
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
-		}
+	err := s.eachPage(ctx, prefix, func(page *s3.ListObjectsV2Output) {
 		for _, cp := range page.CommonPrefixes {
 			out = append(out, strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/"))
 		}
+	})
+	return out, err
+}
+
+// eachPage lists the keys under prefix one level deep ("/" delimits), one
+// ListObjectsV2 page of up to 1000 keys at a time, and hands fn each page.
+func (s *S3) eachPage(ctx context.Context, prefix string, fn func(*s3.ListObjectsV2Output)) error {
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"), MaxKeys: aws.Int32(1000),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
+		}
+		fn(page)
 	}
-	return out, nil
+	return nil
 }
 
 // s3Listed is one object of a prefix listing.
@@ -127,14 +136,7 @@ func (s *S3) List(ctx context.Context, p Prefix, how Listing) ([]Object, error) 
 // listPrefix lists the artifacts of p and, if there is one, its SHA256SUMS.
 func (s *S3) listPrefix(ctx context.Context, p Prefix) (listed []s3Listed, sums *s3Listed, err error) {
 	prefix := s.key(p.Key(""))
-	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
-		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"), MaxKeys: aws.Int32(1000),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
-		}
+	err = s.eachPage(ctx, prefix, func(page *s3.ListObjectsV2Output) {
 		for _, o := range page.Contents {
 			l := s3Listed{strings.TrimPrefix(aws.ToString(o.Key), prefix), aws.ToInt64(o.Size), aws.ToTime(o.LastModified)}
 			switch {
@@ -144,6 +146,9 @@ func (s *S3) listPrefix(ctx context.Context, p Prefix) (listed []s3Listed, sums 
 				listed = append(listed, l)
 			}
 		}
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return listed, sums, nil
 }

@@ -33,20 +33,16 @@ func (s *S3) GetStatus(ctx context.Context, p Prefix, name string) ([]byte, erro
 func (s *S3) StatusFiles(ctx context.Context, p Prefix) ([]string, error) {
 	folder := s.key(p.Key(""))
 	prefix := folder + "status"
-	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
-		Bucket: &s.bucket, Prefix: &prefix, Delimiter: aws.String("/"),
-	})
 	var out []string
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
-		}
+	err := s.eachPage(ctx, prefix, func(page *s3.ListObjectsV2Output) {
 		for _, o := range page.Contents {
 			if name := strings.TrimPrefix(aws.ToString(o.Key), folder); checkStatusName(name) == nil {
 				out = append(out, name)
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Strings(out)
 	return out, nil
